@@ -1,0 +1,446 @@
+"""Typed rows and inputs for the seven tables of the Groq Prompt Generator.
+
+Each table is described once here: a *row* model (what is read back), an *input* model (what
+groqgen writes, validated strictly) and a :class:`Table` entry that ties them to the table name.
+Everything else — stores, repositories, the generator — is generic over these descriptions.
+
+Reading is tolerant: the web app writes the same tables, so a row with a tone outside the
+vocabulary, or extra columns, still loads. Writing is strict: vocabularies, bounds and size
+limits are checked before anything is sent anywhere, and the database enforces the same
+bounds again (see the ``CHECK`` constraints of the shipped migrations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
+from uuid import UUID
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from .errors import ValidationError
+
+__all__ = [
+    "ACTIVITY_TYPES",
+    "COVERAGES",
+    "LIMITS",
+    "PROMPT_TYPES",
+    "REVIEW_TYPES",
+    "TABLES",
+    "TEST_TYPES",
+    "TONES",
+    "ActivityLog",
+    "ActivityLogCreate",
+    "ActivityType",
+    "CodeGeneration",
+    "CodeGenerationCreate",
+    "CodeReview",
+    "CodeReviewCreate",
+    "Coverage",
+    "Profile",
+    "ProfileUpdate",
+    "Project",
+    "ProjectCreate",
+    "ProjectUpdate",
+    "Prompt",
+    "PromptCreate",
+    "PromptType",
+    "ReviewType",
+    "Row",
+    "Table",
+    "TestGeneration",
+    "TestGenerationCreate",
+    "TestType",
+    "Tone",
+    "validate_input",
+]
+
+# --------------------------------------------------------------------------------------------
+# Vocabularies, shared with the web app. Enforced by the SDK on write, not by SQL (the web app
+# may add a tone before groqgen knows it).
+
+PromptType = Literal["writing", "coding", "brainstorming", "analysis", "creative"]
+"""What kind of prompt to generate."""
+Tone = Literal["professional", "casual", "academic", "enthusiastic", "technical"]
+"""The tone a generated prompt is written in."""
+ReviewType = Literal["general", "security", "performance", "readability", "bugs"]
+"""What a code review concentrates on."""
+Coverage = Literal["basic", "moderate", "comprehensive"]
+"""How thoroughly generated tests cover the code."""
+TestType = Literal["unit", "integration", "edge", "e2e", "performance", "security"]
+"""A kind of test to generate."""
+ActivityType = Literal[
+    "prompt_generation",
+    "code_generation",
+    "code_review",
+    "test_generation",
+    "login",
+    "signup",
+    "project_created",
+    "project_updated",
+    "project_deleted",
+]
+"""What an activity log entry records."""
+
+PROMPT_TYPES: tuple[str, ...] = get_args(PromptType)
+TONES: tuple[str, ...] = get_args(Tone)
+REVIEW_TYPES: tuple[str, ...] = get_args(ReviewType)
+COVERAGES: tuple[str, ...] = get_args(Coverage)
+TEST_TYPES: tuple[str, ...] = get_args(TestType)
+ACTIVITY_TYPES: tuple[str, ...] = get_args(ActivityType)
+
+# --------------------------------------------------------------------------------------------
+# Size limits in characters. The migrations' CHECK constraints use the same numbers; a test
+# compares the two so they cannot drift apart.
+
+LIMITS: Mapping[str, int] = {
+    "label": 100,  # vocabulary values, language, framework, model name, one test type
+    "name": 200,  # project name, full name
+    "email": 320,
+    "url": 2048,
+    "text": 10_000,  # topic, descriptions
+    "context": 100_000,  # additional context
+    "document": 500_000,  # code under review or test, and every generated output
+    "test_types": 20,  # elements in tests.test_types
+    "metadata_bytes": 65_536,  # activity_logs.metadata as JSON text
+    "length_min": 10,
+    "length_max": 100,
+}
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only whitespace")
+    return value
+
+
+def _text(limit: str) -> Any:
+    return Field(min_length=1, max_length=LIMITS[limit])
+
+
+Label = Annotated[str, _text("label"), AfterValidator(_not_blank)]
+NameText = Annotated[str, _text("name"), AfterValidator(_not_blank)]
+Text = Annotated[str, _text("text"), AfterValidator(_not_blank)]
+Context = Annotated[str, Field(max_length=LIMITS["context"])]
+Document = Annotated[str, _text("document"), AfterValidator(_not_blank)]
+Length = Annotated[int, Field(strict=True, ge=LIMITS["length_min"], le=LIMITS["length_max"])]
+Url = Annotated[str, Field(max_length=LIMITS["url"])]
+OptionalText = Annotated[str, Field(max_length=LIMITS["text"])]
+
+
+def _metadata_fits(value: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    size = len(json.dumps(value, default=str).encode())
+    if size > LIMITS["metadata_bytes"]:
+        raise ValueError(f"is {size} bytes as JSON; the limit is {LIMITS['metadata_bytes']}")
+    return value
+
+
+def _metadata_as_dict(value: Any) -> Any:
+    # The web app may store any JSON (or null) here; groqgen always hands out a dict.
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {"value": value}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+# --------------------------------------------------------------------------------------------
+# Rows: what the tables hold. Tolerant on read.
+
+
+class Row(BaseModel):
+    """Base of every row model: an immutable record with an ``id`` and a ``created_at``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", from_attributes=True)
+
+    id: UUID
+    created_at: datetime
+
+
+class Profile(Row):
+    """A user's profile (table ``profiles``); ``id`` is the auth user's id."""
+
+    email: str
+    full_name: str | None = None
+    avatar_url: str | None = None
+    updated_at: datetime
+
+
+class Project(Row):
+    """A project that groups generations (table ``projects``)."""
+
+    name: str
+    description: str | None = None
+    user_id: UUID
+    updated_at: datetime
+
+
+class Prompt(Row):
+    """A generated prompt (table ``prompts``)."""
+
+    topic: str
+    prompt_type: str
+    tone: str
+    length: int
+    additional_context: str | None = None
+    model: str
+    generated_prompt: str
+    user_id: UUID
+    project_id: UUID | None = None
+
+
+class CodeGeneration(Row):
+    """Generated code (table ``code_generations``)."""
+
+    description: str
+    language: str
+    framework: str
+    model: str
+    additional_context: str | None = None
+    generated_code: str
+    user_id: UUID
+    project_id: UUID | None = None
+
+
+class CodeReview(Row):
+    """A code review (table ``code_reviews``); ``review_result`` is markdown."""
+
+    code: str
+    language: str
+    review_type: str
+    model: str
+    review_result: str
+    user_id: UUID
+    project_id: UUID | None = None
+
+
+class TestGeneration(Row):
+    """A generated test suite (table ``tests``)."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
+
+    code: str
+    language: str
+    framework: str
+    test_types: list[str]
+    coverage: str
+    model: str
+    additional_context: str | None = None
+    generated_tests: str
+    user_id: UUID
+    project_id: UUID | None = None
+
+
+class ActivityLog(Row):
+    """An entry of a user's activity log (table ``activity_logs``)."""
+
+    user_id: UUID
+    project_id: UUID | None = None
+    activity_type: str
+    description: str
+    metadata: Annotated[dict[str, Any], BeforeValidator(_metadata_as_dict)] = Field(
+        default_factory=dict
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs: what groqgen writes. Strict.
+
+
+class Input(BaseModel):
+    """Base of every input model: unknown fields are refused, values are checked strictly."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProjectCreate(Input):
+    """A new project."""
+
+    name: NameText
+    description: OptionalText | None = None
+
+
+class ProjectUpdate(Input):
+    """Changes to a project; only the fields that were given are changed."""
+
+    name: NameText | None = None
+    description: OptionalText | None = None
+
+
+class ProfileUpdate(Input):
+    """Changes to the acting user's profile; only the fields that were given are changed."""
+
+    full_name: Annotated[str, Field(max_length=LIMITS["name"])] | None = None
+    avatar_url: Url | None = None
+
+
+class PromptCreate(Input):
+    """A generated prompt to record."""
+
+    topic: Text
+    prompt_type: PromptType = "writing"
+    tone: Tone = "professional"
+    length: Length = 50
+    additional_context: Context | None = None
+    model: Label
+    generated_prompt: Document
+    project_id: UUID | None = None
+
+
+class CodeGenerationCreate(Input):
+    """Generated code to record."""
+
+    description: Text
+    language: Label
+    framework: Label
+    model: Label
+    additional_context: Context | None = None
+    generated_code: Document
+    project_id: UUID | None = None
+
+
+class CodeReviewCreate(Input):
+    """A code review to record."""
+
+    code: Document
+    language: Label
+    review_type: ReviewType = "general"
+    model: Label
+    review_result: Document
+    project_id: UUID | None = None
+
+
+class TestGenerationCreate(Input):
+    """A generated test suite to record."""
+
+    __test__: ClassVar[bool] = False
+
+    code: Document
+    language: Label
+    framework: Label
+    test_types: Annotated[list[TestType], Field(min_length=1, max_length=LIMITS["test_types"])] = (
+        Field(default_factory=lambda: ["unit"])  # type: ignore[arg-type]
+    )
+    coverage: Coverage = "moderate"
+    model: Label
+    additional_context: Context | None = None
+    generated_tests: Document
+    project_id: UUID | None = None
+
+
+class ActivityLogCreate(Input):
+    """An activity log entry to write."""
+
+    activity_type: ActivityType
+    description: Text
+    project_id: UUID | None = None
+    metadata: Annotated[dict[str, Any], AfterValidator(_metadata_fits)] = Field(
+        default_factory=dict
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Table descriptions.
+
+RowT = TypeVar("RowT", bound=Row)
+
+
+@dataclass(frozen=True)
+class Table(Generic[RowT]):
+    """One table: its name, its row model and how groqgen writes to it.
+
+    ``create`` is the input model for ``repository.create`` (None where the table has its own
+    verbs). ``activity_type`` and ``output_column`` are set on the four generation tables.
+    """
+
+    name: str
+    row: type[RowT]
+    create: type[Input] | None = None
+    project_scoped: bool = False
+    owner_column: str = "user_id"
+    activity_type: str | None = None
+    output_column: str | None = None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The table's column names, in the row model's order."""
+        return tuple(self.row.model_fields)
+
+
+TABLES: Mapping[str, Table[Any]] = {
+    t.name: t
+    for t in (
+        Table("profiles", Profile, owner_column="id"),
+        Table("projects", Project, ProjectCreate),
+        Table(
+            "prompts",
+            Prompt,
+            PromptCreate,
+            project_scoped=True,
+            activity_type="prompt_generation",
+            output_column="generated_prompt",
+        ),
+        Table(
+            "code_generations",
+            CodeGeneration,
+            CodeGenerationCreate,
+            project_scoped=True,
+            activity_type="code_generation",
+            output_column="generated_code",
+        ),
+        Table(
+            "code_reviews",
+            CodeReview,
+            CodeReviewCreate,
+            project_scoped=True,
+            activity_type="code_review",
+            output_column="review_result",
+        ),
+        Table(
+            "tests",
+            TestGeneration,
+            TestGenerationCreate,
+            project_scoped=True,
+            activity_type="test_generation",
+            output_column="generated_tests",
+        ),
+        Table("activity_logs", ActivityLog, ActivityLogCreate, project_scoped=True),
+    )
+}
+"""Every table groqgen knows, by name."""
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+
+def validate_input(model: type[InputT], /, **values: Any) -> InputT:
+    """Build an input model, turning pydantic's error into :class:`groqgen.ValidationError`.
+
+    The error's ``field`` names the first offending field and its message lists every problem.
+
+    Example:
+        >>> validate_input(ProjectCreate, name="Launch").name
+        'Launch'
+    """
+    try:
+        return model(**values)
+    except pydantic.ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            field = ".".join(str(part) for part in err["loc"]) or model.__name__
+            problems.append({"field": field, "message": err["msg"], "type": err["type"]})
+        summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+        raise ValidationError(
+            f"invalid {model.__name__}: {summary}",
+            field=problems[0]["field"] if problems else None,
+            errors=problems,
+        ) from None
