@@ -44,7 +44,12 @@ def world(migrated_url: str) -> World:
 # "refused"; of a write: "written", "no effect", "refused".
 EXPECTED = {
     "owner": {"select": "rows", "insert": "written", "update": "written", "delete": "written"},
-    "other": {"select": "no rows", "insert": "refused", "update": "no effect", "delete": "no effect"},
+    "other": {
+        "select": "no rows",
+        "insert": "refused",
+        "update": "no effect",
+        "delete": "no effect",
+    },
     "anon": {"select": "refused", "insert": "refused", "update": "refused", "delete": "refused"},
 }
 CELLS = [
@@ -69,7 +74,9 @@ def _attempt(conn: Any, world: World, table: str, op: str) -> str:
     try:
         with conn.transaction():
             if op == "select":
-                found = conn.execute(f"select id from {table} where {key} = %s", [target]).fetchall()
+                found = conn.execute(
+                    f"select id from {table} where {key} = %s", [target]
+                ).fetchall()
                 return "rows" if found else "no rows"
             if op == "insert":
                 if table == "profiles":
@@ -83,7 +90,9 @@ def _attempt(conn: Any, world: World, table: str, op: str) -> str:
                 return "written"
             if op == "update":
                 column, value = UPDATES[table]
-                cur = conn.execute(f"update {table} set {column} = %s where id = %s", [value, target])
+                cur = conn.execute(
+                    f"update {table} set {column} = %s where id = %s", [value, target]
+                )
             else:
                 cur = conn.execute(f"delete from {table} where id = %s", [target])
             return "written" if cur.rowcount == 1 else "no effect"
@@ -136,7 +145,9 @@ def test_rows_in_own_project_or_none_are_accepted(db: Any, world: World, table: 
 @pytest.mark.parametrize("table", [*PROJECT_SCOPED, "projects"])
 def test_giving_a_row_to_another_user_is_refused(db: Any, world: World, table: str) -> None:
     with acting_as(db, world.owner), pytest.raises(psycopg.errors.InsufficientPrivilege):
-        db.execute(f"update {table} set user_id = %s where id = %s", [world.other, world.rows[table]])
+        db.execute(
+            f"update {table} set user_id = %s where id = %s", [world.other, world.rows[table]]
+        )
 
 
 def test_anon_has_no_privilege_on_any_table(db: Any) -> None:

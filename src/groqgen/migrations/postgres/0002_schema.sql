@@ -7,7 +7,8 @@
 --   3     a profile is created by a trigger when a user signs up;
 --   4, 5  exact grants (nothing for anon); security definer functions pin search_path, the
 --         functions the SDK calls are security invoker;
---   6, 7  cascading user deletion, updated_at maintained by triggers;
+--   6, 7  cascading user deletion, updated_at maintained by triggers; a row's project must
+--         belong to the row's owner (a foreign key, so it binds the service role too);
 --   8     bounds and size limits (the SDK's LIMITS, groqgen/models.py, use the same numbers);
 --   9     gen_random_uuid() instead of uuid-ossp;
 --   10,11 record_generation() and resource_counts(), one round trip each;
@@ -50,7 +51,10 @@ create table public.projects (
   description varchar check (char_length(description) <= 10000),
   user_id uuid not null references public.profiles(id) on delete cascade,
   created_at timestamp with time zone not null default now(),
-  updated_at timestamp with time zone not null default now()
+  updated_at timestamp with time zone not null default now(),
+  -- Target of the (project_id, user_id) foreign keys below: a row can only sit in a project
+  -- of its own owner, whoever writes it (row-level security does not bind the service role).
+  unique (id, user_id)
 );
 
 create table public.prompts (
@@ -63,8 +67,9 @@ create table public.prompts (
   model varchar not null check (char_length(model) between 1 and 100),
   generated_prompt varchar not null check (char_length(generated_prompt) <= 500000),
   user_id uuid not null references public.profiles(id) on delete cascade,
-  project_id uuid references public.projects(id) on delete set null,
-  created_at timestamp with time zone not null default now()
+  project_id uuid,
+  created_at timestamp with time zone not null default now(),
+  foreign key (project_id, user_id) references public.projects (id, user_id) on delete set null (project_id)
 );
 
 create table public.code_generations (
@@ -76,8 +81,9 @@ create table public.code_generations (
   additional_context varchar check (char_length(additional_context) <= 100000),
   generated_code varchar not null check (char_length(generated_code) <= 500000),
   user_id uuid not null references public.profiles(id) on delete cascade,
-  project_id uuid references public.projects(id) on delete set null,
-  created_at timestamp with time zone not null default now()
+  project_id uuid,
+  created_at timestamp with time zone not null default now(),
+  foreign key (project_id, user_id) references public.projects (id, user_id) on delete set null (project_id)
 );
 
 create table public.code_reviews (
@@ -88,8 +94,9 @@ create table public.code_reviews (
   model varchar not null check (char_length(model) between 1 and 100),
   review_result varchar not null check (char_length(review_result) <= 500000),
   user_id uuid not null references public.profiles(id) on delete cascade,
-  project_id uuid references public.projects(id) on delete set null,
-  created_at timestamp with time zone not null default now()
+  project_id uuid,
+  created_at timestamp with time zone not null default now(),
+  foreign key (project_id, user_id) references public.projects (id, user_id) on delete set null (project_id)
 );
 
 create table public.tests (
@@ -103,18 +110,20 @@ create table public.tests (
   additional_context varchar check (char_length(additional_context) <= 100000),
   generated_tests varchar not null check (char_length(generated_tests) <= 500000),
   user_id uuid not null references public.profiles(id) on delete cascade,
-  project_id uuid references public.projects(id) on delete set null,
-  created_at timestamp with time zone not null default now()
+  project_id uuid,
+  created_at timestamp with time zone not null default now(),
+  foreign key (project_id, user_id) references public.projects (id, user_id) on delete set null (project_id)
 );
 
 create table public.activity_logs (
   id uuid primary key default gen_random_uuid(),
   user_id uuid not null references public.profiles(id) on delete cascade,
-  project_id uuid references public.projects(id) on delete set null,
+  project_id uuid,
   activity_type varchar not null check (char_length(activity_type) between 1 and 100),
   description varchar not null check (char_length(description) <= 10000),
   metadata jsonb check (octet_length(metadata::text) <= 65536),
-  created_at timestamp with time zone not null default now()
+  created_at timestamp with time zone not null default now(),
+  foreign key (project_id, user_id) references public.projects (id, user_id) on delete set null (project_id)
 );
 
 -- Indexes (gap 12) -------------------------------------------------------------------------------
@@ -122,19 +131,25 @@ create table public.activity_logs (
 -- (created_at, id)". Each gets an index whose order is exactly that, so the planner reads the
 -- first page straight off the index: no sort, no rows thrown away by a filter, whatever the
 -- size of the table. They also serve the foreign keys' cascades.
+-- A project's list carries user_id too: under row-level security the planner sees
+-- "project_id = $1 and user_id = auth.uid()", and with two single-purpose indexes it assumes
+-- the two are independent (estimate: 1 row; truth: the whole project), then picks a bitmap AND
+-- plus a sort. With (project_id, user_id, created_at, id) both are index conditions and the
+-- order comes free. The (project_id, user_id) foreign key makes "a project's rows" and "a
+-- project's rows of its owner" the same set, so the service role can use the index too.
 
 create index projects_user_created_idx on public.projects (user_id, created_at desc, id desc);
 
 create index prompts_user_created_idx on public.prompts (user_id, created_at desc, id desc);
-create index prompts_project_created_idx on public.prompts (project_id, created_at desc, id desc);
+create index prompts_project_created_idx on public.prompts (project_id, user_id, created_at desc, id desc);
 create index code_generations_user_created_idx on public.code_generations (user_id, created_at desc, id desc);
-create index code_generations_project_created_idx on public.code_generations (project_id, created_at desc, id desc);
+create index code_generations_project_created_idx on public.code_generations (project_id, user_id, created_at desc, id desc);
 create index code_reviews_user_created_idx on public.code_reviews (user_id, created_at desc, id desc);
-create index code_reviews_project_created_idx on public.code_reviews (project_id, created_at desc, id desc);
+create index code_reviews_project_created_idx on public.code_reviews (project_id, user_id, created_at desc, id desc);
 create index tests_user_created_idx on public.tests (user_id, created_at desc, id desc);
-create index tests_project_created_idx on public.tests (project_id, created_at desc, id desc);
+create index tests_project_created_idx on public.tests (project_id, user_id, created_at desc, id desc);
 create index activity_logs_user_created_idx on public.activity_logs (user_id, created_at desc, id desc);
-create index activity_logs_project_created_idx on public.activity_logs (project_id, created_at desc, id desc);
+create index activity_logs_project_created_idx on public.activity_logs (project_id, user_id, created_at desc, id desc);
 
 -- updated_at (gap 7) ------------------------------------------------------------------------------
 
