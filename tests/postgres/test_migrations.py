@@ -163,7 +163,10 @@ def test_supabase_like_database_keeps_its_auth_schema_and_anon_gets_nothing(
             with acting_as(conn, None, "anon"), pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select * from {table}")
             if table != "profiles":
-                with acting_as(conn, None, "anon"), pytest.raises(psycopg.errors.InsufficientPrivilege):
+                with (
+                    acting_as(conn, None, "anon"),
+                    pytest.raises(psycopg.errors.InsufficientPrivilege),
+                ):
                     insert_row(conn, table, user)
         with acting_as(conn, None, "anon"), pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(
