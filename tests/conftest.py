@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -87,3 +88,122 @@ def db(migrated_url: str) -> Iterator[Any]:
 
     with psycopg.connect(migrated_url, autocommit=True) as conn:
         yield conn
+
+
+# Clients over every store and flavour -----------------------------------------------------------
+
+STORES = ["sqlite-sync", "sqlite-async", "postgres-sync", "postgres-async"]
+
+
+class Blocking:
+    """Drive an async client (or repository) as if it were sync, on one event loop, so that one
+    test body covers both flavours. Async iterators are collected into lists."""
+
+    def __init__(self, target: Any, loop: Any) -> None:
+        self._target, self._loop = target, loop
+
+    def __getattr__(self, name: str) -> Any:
+        import inspect
+
+        from groqgen.repositories import AsyncRepository
+
+        attr = getattr(self._target, name)
+        if isinstance(attr, AsyncRepository):
+            return Blocking(attr, self._loop)
+        if inspect.iscoroutinefunction(attr):
+            return lambda *a, **k: self._loop.run_until_complete(attr(*a, **k))
+        if inspect.isasyncgenfunction(attr):
+
+            async def collect(*a: Any, **k: Any) -> list[Any]:
+                return [item async for item in attr(*a, **k)]
+
+            return lambda *a, **k: iter(self._loop.run_until_complete(collect(*a, **k)))
+        return attr
+
+
+@dataclass
+class StoreCase:
+    """A client under test, and a way to write rows behind its back."""
+
+    kind: str
+    client: Any
+    raw: Callable[[str, list[dict[str, Any]]], None]
+    user_id: uuid.UUID
+
+
+def _pg_raw(url: str) -> Callable[[str, list[dict[str, Any]]], None]:
+    import json
+
+    import psycopg
+
+    def insert(table: str, rows: list[dict[str, Any]]) -> None:
+        with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+            for row in rows:
+                values = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in row.items()}
+                cols = ", ".join(values)
+                marks = ", ".join(["%s"] * len(values))
+                conn.execute(
+                    f"insert into {table} ({cols}) values ({marks})", list(values.values())
+                )
+
+    return insert
+
+
+def _sqlite_raw(path: Any) -> Callable[[str, list[dict[str, Any]]], None]:
+    import sqlite3
+
+    from groqgen.stores.sqlite import SQLiteDialect
+
+    dialect = SQLiteDialect()
+
+    def insert(table: str, rows: list[dict[str, Any]]) -> None:
+        from groqgen.models import TABLES
+
+        conn = sqlite3.connect(path)
+        with conn:
+            for row in rows:
+                values = {k: dialect.encode(TABLES[table], k, v) for k, v in row.items()}
+                cols = ", ".join(values)
+                marks = ", ".join(["?"] * len(values))
+                conn.execute(
+                    f"insert into {table} ({cols}) values ({marks})", list(values.values())
+                )
+        conn.close()
+
+    return insert
+
+
+@pytest.fixture(params=STORES)
+def store_case(request: Any, tmp_path: Any) -> Iterator[StoreCase]:
+    """A fresh client on each store, sync and async; on PostgreSQL a fresh user under RLS."""
+    import asyncio
+
+    from groqgen import AsyncClient, Client
+
+    kind, flavour = request.param.split("-")
+    loop = asyncio.new_event_loop() if flavour == "async" else None
+    factory = AsyncClient if flavour == "async" else Client
+    if kind == "postgres":
+        import psycopg
+
+        from tests.helpers import new_user
+
+        url = request.getfixturevalue("migrated_url")
+        with psycopg.connect(url, autocommit=True) as conn:
+            user_id = new_user(conn)
+        client = factory(database_url=url, user_id=user_id, pool_size=2)
+        raw = _pg_raw(url)
+    else:
+        client = factory(home=tmp_path)
+        raw = _sqlite_raw(tmp_path / "groqgen.db")
+    driven = Blocking(client, loop) if loop else client
+    if kind == "sqlite":
+        user_id = driven.profiles.me().id
+    try:
+        yield StoreCase(request.param, driven, raw, user_id)
+    finally:
+        if loop:
+            loop.run_until_complete(client.close())
+            loop.close()
+        else:
+            client.close()

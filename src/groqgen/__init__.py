@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .client import AsyncClient, Client
     from .errors import (
         AuthenticationError,
         ConfigurationError,
@@ -35,12 +36,16 @@ if TYPE_CHECKING:
         Profile,
         Project,
         Prompt,
+        ResourceCounts,
         TestGeneration,
     )
+    from .repositories import Page
 
 __all__ = [
     "ActivityLog",
+    "AsyncClient",
     "AuthenticationError",
+    "Client",
     "CodeGeneration",
     "CodeReview",
     "ConfigurationError",
@@ -48,12 +53,14 @@ __all__ = [
     "GroqgenError",
     "MigrationError",
     "NotFound",
+    "Page",
     "PermissionDenied",
     "Profile",
     "Project",
     "Prompt",
     "RateLimited",
     "RecordingFailed",
+    "ResourceCounts",
     "StoreError",
     "TestGeneration",
     "ValidationError",
@@ -63,6 +70,10 @@ __all__ = [
 # Public name -> module that defines it. Resolved lazily by __getattr__ so that
 # `import groqgen` stays fast; `from groqgen import X` works as usual.
 _LAZY = {
+    "Client": ".client",
+    "AsyncClient": ".client",
+    "Page": ".repositories",
+    "ResourceCounts": ".models",
     **dict.fromkeys(
         (
             "AuthenticationError",

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
 from uuid import UUID
 
 import pydantic
@@ -48,6 +48,7 @@ __all__ = [
     "Prompt",
     "PromptCreate",
     "PromptType",
+    "ResourceCounts",
     "ReviewType",
     "Row",
     "Table",
@@ -253,6 +254,17 @@ class ActivityLog(Row):
     )
 
 
+class ResourceCounts(BaseModel):
+    """How many prompts, code generations, code reviews and tests a project holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    prompt_count: int
+    code_generation_count: int
+    code_review_count: int
+    test_count: int
+
+
 # --------------------------------------------------------------------------------------------
 # Inputs: what groqgen writes. Strict.
 
@@ -375,6 +387,15 @@ class Table(Generic[RowT]):
     def columns(self) -> tuple[str, ...]:
         """The table's column names, in the row model's order."""
         return tuple(self.row.model_fields)
+
+    @property
+    def json_columns(self) -> tuple[str, ...]:
+        """Columns holding a list or an object (an array or JSON in the database)."""
+        return tuple(
+            name
+            for name, field in self.row.model_fields.items()
+            if get_origin(field.annotation) in (list, dict)
+        )
 
 
 TABLES: Mapping[str, Table[Any]] = {

@@ -21,7 +21,7 @@ from tests.helpers import acting_as
 
 ROWS = 100_000
 USERS = 100
-PROJECTS = 1_000
+PROJECTS = USERS  # 1,000 rows per project and table: big enough to expose misestimates
 GENERATION_TABLES = ["prompts", "code_generations", "code_reviews", "tests", "activity_logs"]
 COLUMNS = {
     "prompts": "topic, prompt_type, tone, length, model, generated_prompt",

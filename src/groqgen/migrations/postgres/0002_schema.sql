@@ -151,6 +151,16 @@ create index tests_project_created_idx on public.tests (project_id, user_id, cre
 create index activity_logs_user_created_idx on public.activity_logs (user_id, created_at desc, id desc);
 create index activity_logs_project_created_idx on public.activity_logs (project_id, user_id, created_at desc, id desc);
 
+-- The index alone is not enough: the planner still multiplies the selectivities of
+-- project_id = $1 and user_id = $2 as if they were independent (a 1,500-row project was
+-- estimated at 15 rows) and then prefers a bitmap scan plus a sort. Functional-dependency
+-- statistics tell it that project_id determines user_id.
+create statistics prompts_project_user_stats (dependencies) on project_id, user_id from public.prompts;
+create statistics code_generations_project_user_stats (dependencies) on project_id, user_id from public.code_generations;
+create statistics code_reviews_project_user_stats (dependencies) on project_id, user_id from public.code_reviews;
+create statistics tests_project_user_stats (dependencies) on project_id, user_id from public.tests;
+create statistics activity_logs_project_user_stats (dependencies) on project_id, user_id from public.activity_logs;
+
 -- updated_at (gap 7) ------------------------------------------------------------------------------
 
 create or replace function groqgen.touch_updated_at() returns trigger

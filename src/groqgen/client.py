@@ -1,0 +1,220 @@
+"""``Client`` and ``AsyncClient``: the objects users hold.
+
+Both resolve their settings the same way (explicit arguments over environment variables over
+defaults; ``database_url`` over Supabase over the embedded SQLite file), open the store those
+settings select, and expose one repository per table. They differ only in whether the store
+and the repositories do their I/O synchronously or with asyncio. The sync client uses no event
+loop at all, so it works inside Jupyter, where one is already running.
+
+Example:
+    >>> from groqgen import Client
+    >>> with Client() as client:  # doctest: +SKIP
+    ...     project = client.projects.create("Launch", description="Release plan")
+    ...     client.projects.resource_counts(project.id)
+    ResourceCounts(prompt_count=0, code_generation_count=0, code_review_count=0, test_count=0)
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from types import TracebackType
+from typing import Any
+
+from ._config import Settings, resolve
+from .errors import ConfigurationError
+from .models import (
+    TABLES,
+    CodeGeneration,
+    CodeReview,
+    Prompt,
+    TestGeneration,
+)
+from .repositories import (
+    ActivityLogsRepository,
+    ActivityRequests,
+    AsyncActivityLogsRepository,
+    AsyncCreatableRepository,
+    AsyncProfilesRepository,
+    AsyncProjectsRepository,
+    CreatableRepository,
+    ProfileRequests,
+    ProfilesRepository,
+    ProjectRequests,
+    ProjectsRepository,
+    Requests,
+)
+
+__all__ = ["AsyncClient", "Client"]
+
+# table -> (what its repository decides, sync repository, async repository)
+_REPOSITORIES: dict[str, tuple[type[Requests[Any]], type[Any], type[Any]]] = {
+    "profiles": (ProfileRequests, ProfilesRepository, AsyncProfilesRepository),
+    "projects": (ProjectRequests, ProjectsRepository, AsyncProjectsRepository),
+    "prompts": (Requests, CreatableRepository, AsyncCreatableRepository),
+    "code_generations": (Requests, CreatableRepository, AsyncCreatableRepository),
+    "code_reviews": (Requests, CreatableRepository, AsyncCreatableRepository),
+    "tests": (Requests, CreatableRepository, AsyncCreatableRepository),
+    "activity_logs": (ActivityRequests, ActivityLogsRepository, AsyncActivityLogsRepository),
+}
+
+
+class _ClientBase:
+    """Settings, store selection and repository wiring shared by both clients."""
+
+    _asynchronous = False
+
+    def __init__(
+        self,
+        *,
+        database_url: str | None = None,
+        user_id: uuid.UUID | str | None = None,
+        service: bool = False,
+        supabase_url: str | None = None,
+        supabase_key: str | None = None,
+        home: str | os.PathLike[str] | None = None,
+        groq_api_key: str | None = None,
+        groq_base_url: str | None = None,
+        model: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        pool_size: int | None = None,
+    ) -> None:
+        self.settings: Settings = resolve(
+            home=home,
+            database_url=database_url,
+            user_id=user_id,
+            service=service,
+            supabase_url=supabase_url,
+            supabase_key=supabase_key,
+            groq_api_key=groq_api_key,
+            groq_base_url=groq_base_url,
+            model=model,
+            timeout=timeout,
+            max_retries=max_retries,
+            pool_size=pool_size,
+        )
+        self._store = self._open_store(self.settings)
+        for name, (requests, sync_repository, async_repository) in _REPOSITORIES.items():
+            repository = async_repository if self._asynchronous else sync_repository
+            setattr(self, name, repository(self._store, requests(TABLES[name])))
+
+    def _open_store(self, settings: Settings) -> Any:
+        kind = settings.store_kind
+        if kind != "postgres" and (settings.user_id is not None or settings.service):
+            raise ConfigurationError(
+                "user_id= and service= choose who acts on a PostgreSQL database; set "
+                "database_url (or GROQGEN_DATABASE_URL) too, or drop them",
+                setting="database_url",
+            )
+        if kind == "supabase":
+            raise ConfigurationError(
+                "the Supabase store is not available in this version of groqgen; connect to "
+                "the project's database directly with database_url=, or unset SUPABASE_URL "
+                "and SUPABASE_KEY to use the local store",
+                setting="database_url",
+            )
+        if kind == "postgres":
+            from .stores import postgres
+
+            store_class = (
+                postgres.AsyncPostgresStore if self._asynchronous else postgres.PostgresStore
+            )
+            return store_class(
+                settings.database_url or "",
+                user_id=settings.user_id,
+                service=settings.service,
+                pool_size=settings.pool_size,
+                timeout=settings.timeout,
+            )
+        from .stores import sqlite
+
+        sqlite_class = sqlite.AsyncSQLiteStore if self._asynchronous else sqlite.SQLiteStore
+        return sqlite_class(settings.sqlite_path)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(store={self.settings.describe_store()!r}, "
+            f"model={self.settings.model!r})"
+        )
+
+
+class Client(_ClientBase):
+    """The synchronous groqgen client.
+
+    ``Client()`` keeps everything in an embedded SQLite file under ``GROQGEN_HOME``;
+    ``Client(database_url=..., user_id=...)`` works on a PostgreSQL database as that user under
+    row-level security; ``Client(database_url=..., service=True)`` as the service role.
+    Use it as a context manager, or call :meth:`close`, to release connections.
+
+    Attributes:
+        profiles: Your profile (``me``, ``update_me``).
+        projects: Projects (``create``, ``update``, ``delete``, ``resource_counts``, ...).
+        prompts: Generated prompts.
+        code_generations: Generated code.
+        code_reviews: Code reviews.
+        tests: Generated test suites.
+        activity_logs: Your activity log (``recent``, ``log``, ...).
+    """
+
+    profiles: ProfilesRepository
+    projects: ProjectsRepository
+    prompts: CreatableRepository[Prompt]
+    code_generations: CreatableRepository[CodeGeneration]
+    code_reviews: CreatableRepository[CodeReview]
+    tests: CreatableRepository[TestGeneration]
+    activity_logs: ActivityLogsRepository
+
+    def close(self) -> None:
+        """Release the store's connections (and files). The client is unusable afterwards."""
+        self._store.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncClient(_ClientBase):
+    """The asyncio groqgen client: the same surface as :class:`Client`, every method awaitable.
+
+    Attributes:
+        profiles: Your profile (``me``, ``update_me``).
+        projects: Projects (``create``, ``update``, ``delete``, ``resource_counts``, ...).
+        prompts: Generated prompts.
+        code_generations: Generated code.
+        code_reviews: Code reviews.
+        tests: Generated test suites.
+        activity_logs: Your activity log (``recent``, ``log``, ...).
+    """
+
+    _asynchronous = True
+
+    profiles: AsyncProfilesRepository
+    projects: AsyncProjectsRepository
+    prompts: AsyncCreatableRepository[Prompt]
+    code_generations: AsyncCreatableRepository[CodeGeneration]
+    code_reviews: AsyncCreatableRepository[CodeReview]
+    tests: AsyncCreatableRepository[TestGeneration]
+    activity_logs: AsyncActivityLogsRepository
+
+    async def close(self) -> None:
+        """Release the store's connections (and files). The client is unusable afterwards."""
+        await self._store.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

@@ -1,0 +1,551 @@
+"""Repositories: one per table, the same verbs on every store, sync and async.
+
+Each verb is decided once, in :class:`Requests`: it validates its arguments (before any store
+is touched), describes the work as a store operation and says how to read the answer. The
+:class:`Repository` and :class:`AsyncRepository` families only hand that operation to their
+store and return the result — their methods are one line each, so the two can never drift.
+
+Example:
+    >>> from groqgen import Client
+    >>> with Client() as client:  # doctest: +SKIP
+    ...     project = client.projects.create("Launch")
+    ...     page = client.prompts.list(project_id=project.id, limit=20)
+    ...     for prompt in page.items:
+    ...         print(prompt.topic)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
+
+from .errors import NotFound, ValidationError
+from .models import (
+    ActivityLog,
+    ActivityLogCreate,
+    Profile,
+    ProfileUpdate,
+    Project,
+    ProjectCreate,
+    ProjectUpdate,
+    ResourceCounts,
+    RowT,
+    Table,
+    validate_input,
+)
+from .stores import ops
+
+__all__ = [
+    "ActivityLogsRepository",
+    "AsyncActivityLogsRepository",
+    "AsyncProfilesRepository",
+    "AsyncProjectsRepository",
+    "AsyncRepository",
+    "Page",
+    "ProfilesRepository",
+    "ProjectsRepository",
+    "Repository",
+    "Requests",
+]
+
+T = TypeVar("T")
+MAX_LIMIT = 1000
+ITER_PAGE_SIZE = 500
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+"""Marks an update argument that was not given (so ``None`` can mean "clear it")."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of rows, newest first.
+
+    ``next_cursor`` is an opaque token for the following page, or None on the last page.
+    Iterating a page iterates its items.
+    """
+
+    items: list[T]
+    next_cursor: str | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def encode_cursor(cursor: ops.Cursor) -> str:
+    """Turn a keyset position into an opaque, URL-safe token."""
+    raw = f"{cursor.created_at.isoformat()}|{cursor.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> ops.Cursor:
+    """Read a token made by :func:`encode_cursor`; ``ValidationError`` when it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        created_at, _, row_id = raw.partition("|")
+        moment = datetime.fromisoformat(created_at)
+        if moment.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return ops.Cursor(moment, uuid.UUID(row_id))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError(
+            "cursor is malformed: pass the next_cursor of a previous page unchanged",
+            field="cursor",
+        ) from None
+
+
+def _uuid(value: Any, name: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(
+            f"{name} is not a valid UUID: {str(value)[:60]!r}", field=name
+        ) from None
+
+
+def _limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}", field="limit")
+    return limit
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A store operation and how to read its answer."""
+
+    op: ops.Operation
+    read: Callable[[Any], T] = field(default=lambda answer: answer)
+
+
+class Requests(Generic[RowT]):
+    """Everything a repository decides for one table, with no I/O."""
+
+    def __init__(self, table: Table[RowT]) -> None:
+        self.table = table
+
+    def _model(self, row: dict[str, Any] | None, what: str) -> RowT:
+        if row is None:
+            raise NotFound(f"{what} not found (or not visible to the acting user)")
+        return self.table.row.model_validate(row)
+
+    def _scope(self, project_id: Any = None) -> ops.Scope:
+        if project_id is None:
+            return ops.Scope()
+        if not self.table.project_scoped:
+            raise ValidationError(
+                f"{self.table.name} rows do not belong to projects; drop project_id",
+                field="project_id",
+            )
+        return ops.Scope(project_id=_uuid(project_id, "project_id"))
+
+    def _what(self, row_id: uuid.UUID) -> str:
+        return f"{self.table.row.__name__} {row_id}"
+
+    def get(self, row_id: Any) -> Call[RowT]:
+        """Fetch one row by id."""
+        key = _uuid(row_id, "id")
+        return Call(
+            ops.Get(self.table.name, key, self._scope()),
+            lambda row: self._model(row, self._what(key)),
+        )
+
+    def list(self, project_id: Any, limit: Any, cursor: str | None) -> Call[Page[RowT]]:
+        """One page, newest first; one extra row is read to learn whether another page exists."""
+        scope, size = self._scope(project_id), _limit(limit)
+        after = None if cursor is None else decode_cursor(cursor)
+
+        def read(rows: list[dict[str, Any]]) -> Page[RowT]:
+            items = [self.table.row.model_validate(row) for row in rows[:size]]
+            more = len(rows) > size
+            last = items[-1] if more else None
+            token = None if last is None else encode_cursor(ops.Cursor(last.created_at, last.id))
+            return Page(items, token)
+
+        return Call(ops.Select(self.table.name, scope, size + 1, after), read)
+
+    def count(self, project_id: Any) -> Call[int]:
+        """Count the visible rows, optionally in one project."""
+        return Call(ops.Count(self.table.name, self._scope(project_id)))
+
+    def delete(self, row_id: Any, activity: dict[str, Any] | None = None) -> Call[None]:
+        """Delete one row by id; NotFound when there was none to delete."""
+        key = _uuid(row_id, "id")
+
+        def read(row: dict[str, Any] | None) -> None:
+            self._model(row, self._what(key))
+
+        return Call(ops.Delete(self.table.name, key, self._scope(), activity), read)
+
+    def create(self, values: dict[str, Any], activity: dict[str, Any] | None = None) -> Call[RowT]:
+        """Validate ``values`` with the table's input model and insert them under a new id."""
+        if self.table.create is None:
+            raise TypeError(f"{self.table.name} rows are not created with create()")
+        data = validate_input(self.table.create, **values).model_dump()
+        row = {"id": uuid.uuid4(), **data}
+        return Call(
+            ops.Insert(self.table.name, row, activity),
+            lambda stored: self._model(stored, self.table.row.__name__),
+        )
+
+    def update(
+        self, row_id: uuid.UUID | None, values: dict[str, Any], activity: dict[str, Any] | None
+    ) -> Call[RowT]:
+        """Change the given columns of one row."""
+        what = self._what(row_id) if row_id else self.table.row.__name__
+        return Call(
+            ops.Update(self.table.name, row_id, self._scope(), values, activity),
+            lambda row: self._model(row, what),
+        )
+
+
+class ProjectRequests(Requests[Project]):
+    """Projects log their creation, changes and deletion in the same transaction."""
+
+    @staticmethod
+    def _activity(
+        kind: str, project_id: uuid.UUID, description: str, **meta: Any
+    ) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "activity_type": kind,
+            "description": description,
+            "project_id": project_id,
+            "metadata": {"project_id": str(project_id), **meta},
+        }
+
+    def create_project(self, name: Any, description: Any) -> Call[Project]:
+        """A new project, logged as ``project_created``."""
+        data = validate_input(ProjectCreate, name=name, description=description)
+        row_id = uuid.uuid4()
+        activity = self._activity(
+            "project_created", row_id, f"Created project {data.name!r}", name=data.name
+        )
+        return Call(
+            ops.Insert("projects", {"id": row_id, **data.model_dump()}, activity),
+            lambda stored: self._model(stored, "project"),
+        )
+
+    def update_project(self, row_id: Any, changes: dict[str, Any]) -> Call[Project]:
+        """Change name and/or description, logged as ``project_updated``."""
+        key = _uuid(row_id, "id")
+        given = {k: v for k, v in changes.items() if v is not UNSET}
+        if not given:
+            raise ValidationError("nothing to update: pass name= and/or description=", field="name")
+        data = validate_input(ProjectUpdate, **given)
+        if "name" in given and data.name is None:
+            raise ValidationError("name cannot be removed, only changed", field="name")
+        values = data.model_dump(include=set(given))
+        activity = self._activity(
+            "project_updated", key, f"Updated project {key}", fields=sorted(values)
+        )
+        return self.update(key, values, activity)
+
+    def delete_project(self, row_id: Any) -> Call[None]:
+        """Delete a project, logged as ``project_deleted`` (the entry outlives the project)."""
+        key = _uuid(row_id, "id")
+        return self.delete(key, self._activity("project_deleted", key, f"Deleted project {key}"))
+
+    def resource_counts(self, project_id: Any) -> Call[ResourceCounts]:
+        """The four counts of one project, in one round trip."""
+        key = _uuid(project_id, "project_id")
+        return Call(
+            ops.ResourceCounts(key, ops.Scope(project_id=key)), ResourceCounts.model_validate
+        )
+
+
+class ProfileRequests(Requests[Profile]):
+    """The acting user's own profile."""
+
+    def me(self) -> Call[Profile]:
+        """The acting user's profile."""
+
+        def read(rows: list[dict[str, Any]]) -> Profile:
+            return self._model(rows[0] if rows else None, "the acting user's profile")
+
+        return Call(ops.Select("profiles", ops.Scope(), 1), read)
+
+    def update_me(self, changes: dict[str, Any]) -> Call[Profile]:
+        """Change the acting user's full name and/or avatar URL."""
+        given = {k: v for k, v in changes.items() if v is not UNSET}
+        if not given:
+            raise ValidationError(
+                "nothing to update: pass full_name= and/or avatar_url=", field="full_name"
+            )
+        values = validate_input(ProfileUpdate, **given).model_dump(include=set(given))
+        return self.update(None, values, None)
+
+
+class ActivityRequests(Requests[ActivityLog]):
+    """Reading and writing the activity log."""
+
+    def log(
+        self, activity_type: Any, description: Any, project_id: Any, metadata: Any
+    ) -> Call[ActivityLog]:
+        """Write one entry."""
+        data = validate_input(
+            ActivityLogCreate,
+            activity_type=activity_type,
+            description=description,
+            project_id=project_id,
+            metadata=metadata if metadata is not None else {},
+        )
+        return Call(
+            ops.Insert("activity_logs", {"id": uuid.uuid4(), **data.model_dump()}),
+            lambda stored: self._model(stored, "activity entry"),
+        )
+
+
+# ----------------------------------------------------------------------------------------------
+# The sync and async families: I/O only.
+
+
+class SyncStore(Protocol):
+    """What a synchronous store offers repositories."""
+
+    def execute(self, op: ops.Operation) -> Any:
+        """Carry out ``op`` in one transaction and return its answer."""
+
+
+class AsyncStore(Protocol):
+    """What an asynchronous store offers repositories."""
+
+    async def execute(self, op: ops.Operation) -> Any:
+        """Carry out ``op`` in one transaction and return its answer."""
+
+
+class Repository(Generic[RowT]):
+    """The verbs every table has, synchronously."""
+
+    def __init__(self, store: SyncStore, requests: Requests[RowT]) -> None:
+        self._store = store
+        self._requests = requests
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._requests.table.name}>"
+
+    def _run(self, call: Call[T]) -> T:
+        return call.read(self._store.execute(call.op))
+
+    def get(self, id: Any) -> RowT:
+        """The row with this id; ``NotFound`` when it is missing or not visible to you."""
+        return self._run(self._requests.get(id))
+
+    def list(
+        self, *, project_id: Any = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[RowT]:
+        """A page of rows, newest first; pass ``page.next_cursor`` to get the next one."""
+        return self._run(self._requests.list(project_id, limit, cursor))
+
+    def iter(self, *, project_id: Any = None) -> Iterator[RowT]:
+        """Every row, newest first, fetched page by page (constant memory)."""
+        cursor = None
+        while True:
+            page = self.list(project_id=project_id, limit=ITER_PAGE_SIZE, cursor=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def count(self, *, project_id: Any = None) -> int:
+        """How many rows you can see, optionally in one project."""
+        return self._run(self._requests.count(project_id))
+
+    def delete(self, id: Any) -> None:
+        """Delete the row with this id; ``NotFound`` when there is none you may delete."""
+        self._run(self._requests.delete(id))
+
+
+class CreatableRepository(Repository[RowT]):
+    """A table whose rows are created with :meth:`create`."""
+
+    def create(self, **values: Any) -> RowT:
+        """Validate and store a new row (its id is generated here); returns the stored row."""
+        return self._run(self._requests.create(values))
+
+
+class ProjectsRepository(Repository[Project]):
+    """``client.projects``: creating, changing and deleting a project is logged atomically."""
+
+    _requests: ProjectRequests
+
+    def create(self, name: str, description: str | None = None) -> Project:
+        """Create a project (logged as ``project_created``)."""
+        return self._run(self._requests.create_project(name, description))
+
+    def update(self, id: Any, *, name: Any = UNSET, description: Any = UNSET) -> Project:
+        """Change a project's name and/or description (bumps ``updated_at``)."""
+        return self._run(
+            self._requests.update_project(id, {"name": name, "description": description})
+        )
+
+    def delete(self, id: Any) -> None:
+        """Delete a project (logged as ``project_deleted``); its rows stay, outside any project."""
+        self._run(self._requests.delete_project(id))
+
+    def resource_counts(self, project_id: Any) -> ResourceCounts:
+        """Prompt, code generation, code review and test counts of a project, in one round trip."""
+        return self._run(self._requests.resource_counts(project_id))
+
+
+class ProfilesRepository(Repository[Profile]):
+    """``client.profiles``: your own profile."""
+
+    _requests: ProfileRequests
+
+    def me(self) -> Profile:
+        """The acting user's profile."""
+        return self._run(self._requests.me())
+
+    def update_me(self, *, full_name: Any = UNSET, avatar_url: Any = UNSET) -> Profile:
+        """Change your full name and/or avatar URL (``None`` clears one)."""
+        return self._run(
+            self._requests.update_me({"full_name": full_name, "avatar_url": avatar_url})
+        )
+
+
+class ActivityLogsRepository(Repository[ActivityLog]):
+    """``client.activity_logs``: what you did, newest first."""
+
+    _requests: ActivityRequests
+
+    def recent(self, limit: int = 10) -> list[ActivityLog]:
+        """Your newest entries."""
+        return self.list(limit=limit).items
+
+    def log(
+        self,
+        activity_type: str,
+        description: str,
+        *,
+        project_id: Any = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ActivityLog:
+        """Write an entry; ``activity_type`` is one of the shared vocabulary."""
+        return self._run(self._requests.log(activity_type, description, project_id, metadata))
+
+
+class AsyncRepository(Generic[RowT]):
+    """The verbs every table has, for asyncio."""
+
+    def __init__(self, store: AsyncStore, requests: Requests[RowT]) -> None:
+        self._store = store
+        self._requests = requests
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._requests.table.name}>"
+
+    async def _run(self, call: Call[T]) -> T:
+        return call.read(await self._store.execute(call.op))
+
+    async def get(self, id: Any) -> RowT:
+        """The row with this id; ``NotFound`` when it is missing or not visible to you."""
+        return await self._run(self._requests.get(id))
+
+    async def list(
+        self, *, project_id: Any = None, limit: int = 50, cursor: str | None = None
+    ) -> Page[RowT]:
+        """A page of rows, newest first; pass ``page.next_cursor`` to get the next one."""
+        return await self._run(self._requests.list(project_id, limit, cursor))
+
+    async def iter(self, *, project_id: Any = None) -> AsyncIterator[RowT]:
+        """Every row, newest first, fetched page by page (constant memory)."""
+        cursor = None
+        while True:
+            page = await self.list(project_id=project_id, limit=ITER_PAGE_SIZE, cursor=cursor)
+            for item in page.items:
+                yield item
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def count(self, *, project_id: Any = None) -> int:
+        """How many rows you can see, optionally in one project."""
+        return await self._run(self._requests.count(project_id))
+
+    async def delete(self, id: Any) -> None:
+        """Delete the row with this id; ``NotFound`` when there is none you may delete."""
+        await self._run(self._requests.delete(id))
+
+
+class AsyncCreatableRepository(AsyncRepository[RowT]):
+    """A table whose rows are created with :meth:`create`."""
+
+    async def create(self, **values: Any) -> RowT:
+        """Validate and store a new row (its id is generated here); returns the stored row."""
+        return await self._run(self._requests.create(values))
+
+
+class AsyncProjectsRepository(AsyncRepository[Project]):
+    """``client.projects`` for asyncio."""
+
+    _requests: ProjectRequests
+
+    async def create(self, name: str, description: str | None = None) -> Project:
+        """Create a project (logged as ``project_created``)."""
+        return await self._run(self._requests.create_project(name, description))
+
+    async def update(self, id: Any, *, name: Any = UNSET, description: Any = UNSET) -> Project:
+        """Change a project's name and/or description (bumps ``updated_at``)."""
+        return await self._run(
+            self._requests.update_project(id, {"name": name, "description": description})
+        )
+
+    async def delete(self, id: Any) -> None:
+        """Delete a project (logged as ``project_deleted``); its rows stay, outside any project."""
+        await self._run(self._requests.delete_project(id))
+
+    async def resource_counts(self, project_id: Any) -> ResourceCounts:
+        """Prompt, code generation, code review and test counts of a project, in one round trip."""
+        return await self._run(self._requests.resource_counts(project_id))
+
+
+class AsyncProfilesRepository(AsyncRepository[Profile]):
+    """``client.profiles`` for asyncio."""
+
+    _requests: ProfileRequests
+
+    async def me(self) -> Profile:
+        """The acting user's profile."""
+        return await self._run(self._requests.me())
+
+    async def update_me(self, *, full_name: Any = UNSET, avatar_url: Any = UNSET) -> Profile:
+        """Change your full name and/or avatar URL (``None`` clears one)."""
+        return await self._run(
+            self._requests.update_me({"full_name": full_name, "avatar_url": avatar_url})
+        )
+
+
+class AsyncActivityLogsRepository(AsyncRepository[ActivityLog]):
+    """``client.activity_logs`` for asyncio."""
+
+    _requests: ActivityRequests
+
+    async def recent(self, limit: int = 10) -> list[ActivityLog]:
+        """Your newest entries."""
+        return (await self.list(limit=limit)).items
+
+    async def log(
+        self,
+        activity_type: str,
+        description: str,
+        *,
+        project_id: Any = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ActivityLog:
+        """Write an entry; ``activity_type`` is one of the shared vocabulary."""
+        return await self._run(self._requests.log(activity_type, description, project_id, metadata))

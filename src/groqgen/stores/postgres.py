@@ -1,0 +1,300 @@
+"""The direct PostgreSQL store: psycopg 3 with a connection pool, sync and async.
+
+Every operation runs the way PostgREST runs a request: in one transaction that first sets the
+role (``authenticated`` for a user, ``service_role`` when told to) and the JWT claims with
+``set_config(..., true)``, so row-level security applies exactly as it does for the web app.
+The whole transaction — begin, role and claims, the statements, commit — is sent as one
+pipeline: one network round trip per operation.
+
+Nothing relies on session state or server-side prepared statements surviving a transaction
+(``prepare_threshold=None``, transaction-local settings only), so the store works through a
+transaction-mode pooler such as Supabase's pooler or PgBouncer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from ..errors import (
+    ConfigurationError,
+    GroqgenError,
+    NotFound,
+    PermissionDenied,
+    StoreError,
+    ValidationError,
+)
+from ..models import TABLES, Table
+from . import ops
+from .sql import Plan, SqlDialect, Statement
+
+if TYPE_CHECKING:
+    import psycopg
+
+__all__ = ["AsyncPostgresStore", "PostgresDialect", "PostgresStore"]
+
+_PRELUDE = "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
+
+
+class PostgresDialect(SqlDialect):
+    """SQL for PostgreSQL, using the functions the migrations install."""
+
+    def encode(self, table: Table[Any], column: str, value: Any) -> Any:
+        """Wrap objects for ``jsonb`` columns; everything else adapts natively."""
+        if isinstance(value, dict):
+            from psycopg.types.json import Jsonb
+
+            return Jsonb(value)
+        return value
+
+    def keyset(self) -> str:
+        """The cursor goes through an InitPlan so that the plan does not depend on its value.
+
+        With literal values, a cursor older than most of the table makes the planner expect a
+        handful of rows and pick a bitmap scan plus a sort; unknown at planning time, the index
+        scan with LIMIT wins wherever the cursor sits (docs/database.md).
+        """
+        return "(created_at, id) < ((select %s::timestamptz), (select %s::uuid))"
+
+    def owner_of_project(self, table: Table[Any]) -> str | None:
+        """Spell out the project's owner so the (project_id, user_id, ...) index applies."""
+        if not table.project_scoped:
+            return None
+        return "user_id = (select p.user_id from public.projects p where p.id = %s)"
+
+    def record(self, op: ops.Record, user_id: UUID | None) -> Plan:
+        """One call to ``public.record_generation``: row and entry, atomic and idempotent."""
+        table = TABLES[op.table]
+        values = self._owned(table, op.values, user_id)
+        activity = self._owned(TABLES[self.activity_table], op.activity, user_id)
+        statement = Statement(
+            "select public.record_generation(%s, %s::jsonb, %s::jsonb) as row",
+            [op.table, json.dumps(values, default=str), json.dumps(activity, default=str)],
+        )
+        return Plan(
+            (statement,),
+            write=True,
+            answer=lambda results: self._row(table, results[0][0]["row"]),
+        )
+
+    def resource_counts(self, op: ops.ResourceCounts, user_id: UUID | None) -> Plan:
+        """One call to ``public.resource_counts``; row-level security does the scoping."""
+        return Plan(
+            (Statement("select * from public.resource_counts(%s)", [op.project_id]),),
+            write=False,
+            answer=lambda results: dict(results[0][0]),
+        )
+
+
+def _import_psycopg() -> Any:
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:
+        raise ConfigurationError(
+            "the PostgreSQL store needs psycopg and psycopg_pool; install them with: "
+            "pip install 'groqgen[postgres]'",
+            setting="groqgen[postgres]",
+        ) from None
+    return psycopg, psycopg_pool
+
+
+def _check_url(url: str) -> None:
+    psycopg, _ = _import_psycopg()
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise ConfigurationError(
+            "GROQGEN_DATABASE_URL / database_url is not a valid PostgreSQL URL; expected "
+            "postgresql://user:password@host:5432/dbname",
+            setting="GROQGEN_DATABASE_URL",
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def translate(exc: psycopg.Error) -> GroqgenError:
+    """Map a psycopg error to groqgen's error types."""
+    state = exc.sqlstate or ""
+    text = exc.diag.message_primary or _first_line(exc)
+    if state == "42501":
+        if "row-level security" in text:
+            return PermissionDenied(
+                f"not allowed: {text}; rows can only be written for the acting user, and only "
+                "into a project of theirs (check project_id)"
+            )
+        return PermissionDenied(f"not allowed: {text}")
+    if state == "23503":
+        return PermissionDenied(
+            f"the project does not exist or is not yours ({text}); check project_id"
+        )
+    if state in ("23514", "23502") or state.startswith("22"):
+        return ValidationError(f"the database refused a value: {text}")
+    if state == "P0002":
+        return NotFound(text)
+    return StoreError(f"PostgreSQL failed: {text}", code=state or None)
+
+
+class _Base:
+    """What the sync and async stores share: configuration, identity and the dialect."""
+
+    kind = "postgres"
+    dialect = PostgresDialect()
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        user_id: UUID | None = None,
+        service: bool = False,
+        pool_size: int = 10,
+        timeout: float = 30.0,
+    ) -> None:
+        if user_id is None and not service:
+            raise ConfigurationError(
+                "a PostgreSQL client acts either as a user under row-level security "
+                "(user_id=...) or as the service role (service=True); pass one",
+                setting="user_id",
+            )
+        _check_url(url)
+        self.url = url
+        self.user_id = user_id
+        self.service = service
+        self.pool_size = pool_size
+        self.timeout = timeout
+        role = "service_role" if service else "authenticated"
+        claims: dict[str, str] = {"role": role}
+        if user_id is not None:
+            claims["sub"] = str(user_id)
+        self._prelude = Statement(_PRELUDE, [role, json.dumps(claims)])
+
+    def __repr__(self) -> str:
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(self.url)
+        where = f"{info.get('host', 'localhost')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+        who = "service_role" if self.service else f"user {self.user_id}"
+        return f"{type(self).__name__}({where}, as {who})"
+
+    def _unreachable(self, exc: BaseException) -> ConfigurationError:
+        return ConfigurationError(
+            f"cannot connect to PostgreSQL: {_first_line(exc)}; check GROQGEN_DATABASE_URL",
+            setting="GROQGEN_DATABASE_URL",
+        )
+
+    def _pool_kwargs(self) -> dict[str, Any]:
+        from psycopg.rows import dict_row
+
+        return {
+            "min_size": 1,
+            "max_size": self.pool_size,
+            "timeout": self.timeout,
+            "kwargs": {"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+            "open": False,
+        }
+
+
+class PostgresStore(_Base):
+    """The PostgreSQL store, synchronous (safe to use from several threads)."""
+
+    _pool: Any = None
+
+    def _connections(self) -> Any:
+        if self._pool is None:
+            psycopg, psycopg_pool = _import_psycopg()
+            try:  # fail fast, with the server's own words, when it cannot be reached
+                psycopg.connect(self.url, connect_timeout=10).close()
+            except psycopg.OperationalError as exc:
+                raise self._unreachable(exc) from None
+            pool = psycopg_pool.ConnectionPool(self.url, **self._pool_kwargs())
+            pool.open()
+            self._pool = pool
+        return self._pool
+
+    def acting_user_id(self) -> UUID | None:
+        """The user this store acts for (None: the service role, for every user)."""
+        return self.user_id
+
+    def execute(self, op: ops.Operation) -> Any:
+        """Carry out one operation: one transaction, one round trip."""
+        return self.run(self.dialect.plan(op, self.user_id))
+
+    def run(self, plan: Plan) -> Any:
+        """Send begin, role and claims, the plan's statements and commit as one pipeline."""
+        import psycopg
+
+        with self._connections().connection() as conn:
+            try:
+                with conn.pipeline():
+                    conn.execute("begin")
+                    conn.execute(self._prelude.sql, self._prelude.params)
+                    cursors = [conn.execute(s.sql, s.params) for s in plan.statements]
+                    conn.execute("commit")
+                results = [cur.fetchall() if cur.description else [] for cur in cursors]
+            except psycopg.Error as exc:
+                if not conn.closed and conn.info.transaction_status != 0:
+                    conn.execute("rollback")
+                raise translate(exc) from exc
+        return plan.answer(results)
+
+    def close(self) -> None:
+        """Close the pool and every connection in it."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+class AsyncPostgresStore(_Base):
+    """The PostgreSQL store for asyncio."""
+
+    _pool: Any = None
+
+    async def _connections(self) -> Any:
+        if self._pool is None:
+            psycopg, psycopg_pool = _import_psycopg()
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
+                await conn.close()
+            except psycopg.OperationalError as exc:
+                raise self._unreachable(exc) from None
+            pool = psycopg_pool.AsyncConnectionPool(self.url, **self._pool_kwargs())
+            await pool.open()
+            self._pool = pool
+        return self._pool
+
+    async def acting_user_id(self) -> UUID | None:
+        """The user this store acts for (None: the service role, for every user)."""
+        return self.user_id
+
+    async def execute(self, op: ops.Operation) -> Any:
+        """Carry out one operation: one transaction, one round trip."""
+        return await self.run(self.dialect.plan(op, self.user_id))
+
+    async def run(self, plan: Plan) -> Any:
+        """Send begin, role and claims, the plan's statements and commit as one pipeline."""
+        import psycopg
+
+        pool = await self._connections()
+        async with pool.connection() as conn:
+            try:
+                async with conn.pipeline():
+                    await conn.execute("begin")
+                    await conn.execute(self._prelude.sql, self._prelude.params)
+                    cursors = [await conn.execute(s.sql, s.params) for s in plan.statements]
+                    await conn.execute("commit")
+                results = [await cur.fetchall() if cur.description else [] for cur in cursors]
+            except psycopg.Error as exc:
+                if not conn.closed and conn.info.transaction_status != 0:
+                    await conn.execute("rollback")
+                raise translate(exc) from exc
+        return plan.answer(results)
+
+    async def close(self) -> None:
+        """Close the pool and every connection in it."""
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

@@ -1,0 +1,282 @@
+"""Operations compiled to SQL, shared by the SQLite and PostgreSQL stores.
+
+A :class:`Plan` is a fixed list of statements that run in one transaction, plus a pure function
+that turns their result rows into the operation's answer. Because a plan never needs the
+result of one statement to build the next, PostgreSQL can send it in a single pipelined round
+trip; conditional work (an activity entry only when a row really changed) is expressed in SQL.
+
+Dialects differ in a handful of places — placeholders, value encoding, the keyset condition,
+and the two functions PostgreSQL has server-side — and override just those.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from ..errors import ConfigurationError
+from ..models import TABLES, Table
+from . import ops
+
+Rows = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement with ``%s`` placeholders and its parameters."""
+
+    sql: str
+    params: Sequence[Any] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Statements to run in one transaction, and how to answer from their rows."""
+
+    statements: tuple[Statement, ...]
+    write: bool
+    answer: Callable[[list[Rows]], Any]
+
+
+def _first(results: list[Rows], index: int = 0) -> dict[str, Any] | None:
+    rows = results[index]
+    return rows[0] if rows else None
+
+
+class SqlDialect:
+    """Compiles store operations to SQL. Subclasses adapt it to one database."""
+
+    #: Activity entries live here; the owner column of every table but profiles is user_id.
+    activity_table = "activity_logs"
+
+    # -- hooks ---------------------------------------------------------------------------------
+
+    def encode(self, table: Table[Any], column: str, value: Any) -> Any:
+        """Turn a Python value into a parameter for ``column`` of ``table``."""
+        return value
+
+    def decode(self, table: Table[Any], row: dict[str, Any]) -> dict[str, Any]:
+        """Turn a result row of ``table`` into the values its row model reads."""
+        return row
+
+    def insert_defaults(self, table: Table[Any]) -> dict[str, Any]:
+        """Values the database does not fill in by itself on insert."""
+        return {}
+
+    def update_defaults(self, table: Table[Any]) -> dict[str, Any]:
+        """Values the database does not maintain by itself on update."""
+        return {}
+
+    def keyset(self) -> str:
+        """The condition "strictly after the cursor", newest first, with two placeholders."""
+        return "(created_at, id) < (%s, %s)"
+
+    def owner_of_project(self, table: Table[Any]) -> str | None:
+        """An extra condition that spells out a project's owner when no user is acting."""
+        return None
+
+    def record(self, op: ops.Record, user_id: UUID | None) -> Plan:
+        """Compile :class:`ops.Record`."""
+        table = TABLES[op.table]
+        values = self._owned(table, op.values, user_id)
+        activity = self._owned(TABLES[self.activity_table], op.activity, user_id)
+        return Plan(
+            (
+                self._insert(table, values, conflict="on conflict (id) do nothing"),
+                self._insert(
+                    TABLES[self.activity_table], activity, conflict="on conflict (id) do nothing"
+                ),
+                Statement(f'select * from "{table.name}" where id = %s', [self._id(values["id"])]),
+            ),
+            write=True,
+            answer=lambda results: self._row(table, _first(results, 2)),
+        )
+
+    def resource_counts(self, op: ops.ResourceCounts, user_id: UUID | None) -> Plan:
+        """Compile :class:`ops.ResourceCounts`."""
+        counts = []
+        params: list[Any] = []
+        for name, alias in (
+            ("prompts", "prompt_count"),
+            ("code_generations", "code_generation_count"),
+            ("code_reviews", "code_review_count"),
+            ("tests", "test_count"),
+        ):
+            where, where_params = self._where(TABLES[name], op.scope, user_id)
+            counts.append(f'(select count(*) from "{name}" where {where}) as {alias}')
+            params.extend(where_params)
+        return Plan(
+            (Statement("select " + ", ".join(counts), params),),
+            write=False,
+            answer=lambda results: dict(results[0][0]),
+        )
+
+    # -- compilation ---------------------------------------------------------------------------
+
+    def plan(self, op: ops.Operation, user_id: UUID | None) -> Plan:
+        """Compile ``op`` for a store acting as ``user_id`` (None: the service role, for all)."""
+        if isinstance(op, ops.Get):
+            return self._get(op, user_id)
+        if isinstance(op, ops.Select):
+            return self._select(op, user_id)
+        if isinstance(op, ops.Count):
+            return self._count(op, user_id)
+        if isinstance(op, ops.Insert):
+            return self._insert_plan(op, user_id)
+        if isinstance(op, ops.Update):
+            return self._update(op, user_id)
+        if isinstance(op, ops.Delete):
+            return self._delete(op, user_id)
+        if isinstance(op, ops.Record):
+            return self.record(op, user_id)
+        return self.resource_counts(op, user_id)
+
+    def _id(self, value: Any) -> Any:
+        return self.encode(TABLES["profiles"], "id", value)
+
+    def _row(self, table: Table[Any], row: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if row is None else self.decode(table, row)
+
+    def _where(
+        self, table: Table[Any], scope: ops.Scope, user_id: UUID | None, row_id: UUID | None = None
+    ) -> tuple[str, list[Any]]:
+        conditions: list[str] = []
+        params: list[Any] = []
+        if row_id is not None:
+            conditions.append("id = %s")
+            params.append(self._id(row_id))
+        if scope.project_id is not None:
+            conditions.append("project_id = %s")
+            params.append(self._id(scope.project_id))
+        if scope.mine and user_id is not None:
+            conditions.append(f"{table.owner_column} = %s")
+            params.append(self._id(user_id))
+        elif scope.project_id is not None:
+            owner = self.owner_of_project(table)
+            if owner:
+                conditions.append(owner)
+                params.append(self._id(scope.project_id))
+        return (" and ".join(conditions) or "true"), params
+
+    def _owned(
+        self, table: Table[Any], values: Mapping[str, Any], user_id: UUID | None
+    ) -> dict[str, Any]:
+        merged = {**self.insert_defaults(table), **values}
+        if table.owner_column == "user_id" and "user_id" not in merged:
+            if user_id is None:
+                raise ConfigurationError(
+                    "this client acts as the service role for no particular user, so it cannot "
+                    "tell who owns a new row; create the client with user_id=...",
+                    setting="user_id",
+                )
+            merged["user_id"] = user_id
+        return merged
+
+    def _insert(
+        self, table: Table[Any], values: Mapping[str, Any], conflict: str = ""
+    ) -> Statement:
+        columns = ", ".join(f'"{c}"' for c in values)
+        marks = ", ".join(["%s"] * len(values))
+        params = [self.encode(table, c, v) for c, v in values.items()]
+        sql = f'insert into "{table.name}" ({columns}) values ({marks}) {conflict} returning *'
+        return Statement(sql, params)
+
+    def _activity_if(
+        self, activity: Mapping[str, Any] | None, user_id: UUID | None, condition: Statement
+    ) -> list[Statement]:
+        """An activity insert that only happens when ``condition`` (a select) finds a row."""
+        if activity is None:
+            return []
+        table = TABLES[self.activity_table]
+        values = self._owned(table, activity, user_id)
+        columns = ", ".join(f'"{c}"' for c in values)
+        marks = ", ".join(["%s"] * len(values))
+        params = [self.encode(table, c, v) for c, v in values.items()]
+        sql = (
+            f'insert into "{table.name}" ({columns}) select {marks} where exists ({condition.sql})'
+        )
+        return [Statement(sql, [*params, *condition.params])]
+
+    def _get(self, op: ops.Get, user_id: UUID | None) -> Plan:
+        table = TABLES[op.table]
+        where, params = self._where(table, op.scope, user_id, op.id)
+        return Plan(
+            (Statement(f'select * from "{table.name}" where {where}', params),),
+            write=False,
+            answer=lambda results: self._row(table, _first(results)),
+        )
+
+    def _select(self, op: ops.Select, user_id: UUID | None) -> Plan:
+        table = TABLES[op.table]
+        where, params = self._where(table, op.scope, user_id)
+        if op.after is not None:
+            where = f"{where} and {self.keyset()}"
+            params += [
+                self.encode(table, "created_at", op.after.created_at),
+                self._id(op.after.id),
+            ]
+        sql = (
+            f'select * from "{table.name}" where {where} order by created_at desc, id desc limit %s'
+        )
+        return Plan(
+            (Statement(sql, [*params, op.limit]),),
+            write=False,
+            answer=lambda results: [self.decode(table, row) for row in results[0]],
+        )
+
+    def _count(self, op: ops.Count, user_id: UUID | None) -> Plan:
+        table = TABLES[op.table]
+        where, params = self._where(table, op.scope, user_id)
+        return Plan(
+            (Statement(f'select count(*) as n from "{table.name}" where {where}', params),),
+            write=False,
+            answer=lambda results: int(results[0][0]["n"]),
+        )
+
+    def _insert_plan(self, op: ops.Insert, user_id: UUID | None) -> Plan:
+        table = TABLES[op.table]
+        statements = [self._insert(table, self._owned(table, op.values, user_id))]
+        if op.activity is not None:
+            activity_table = TABLES[self.activity_table]
+            statements.append(
+                self._insert(activity_table, self._owned(activity_table, op.activity, user_id))
+            )
+        return Plan(
+            tuple(statements),
+            write=True,
+            answer=lambda results: self._row(table, _first(results)),
+        )
+
+    def _update(self, op: ops.Update, user_id: UUID | None) -> Plan:
+        table = TABLES[op.table]
+        values = {**op.values, **self.update_defaults(table)}
+        where, where_params = self._where(table, op.scope, user_id, op.id)
+        assignments = ", ".join(f'"{c}" = %s' for c in values)
+        params = [self.encode(table, c, v) for c, v in values.items()]
+        update = Statement(
+            f'update "{table.name}" set {assignments} where {where} returning *',
+            [*params, *where_params],
+        )
+        # After the update, the row is still visible exactly when the update found it.
+        seen = Statement(f'select 1 from "{table.name}" where {where}', where_params)
+        return Plan(
+            (update, *self._activity_if(op.activity, user_id, seen)),
+            write=True,
+            answer=lambda results: self._row(table, _first(results)),
+        )
+
+    def _delete(self, op: ops.Delete, user_id: UUID | None) -> Plan:
+        table = TABLES[op.table]
+        where, params = self._where(table, op.scope, user_id, op.id)
+        # The entry goes in first, while the row can still be seen; a project's deletion then
+        # sets the entry's project_id to null through the foreign key.
+        seen = Statement(f'select 1 from "{table.name}" where {where}', params)
+        delete = Statement(f'delete from "{table.name}" where {where} returning *', params)
+        statements = (*self._activity_if(op.activity, user_id, seen), delete)
+        return Plan(
+            statements,
+            write=True,
+            answer=lambda results: self._row(table, _first(results, len(statements) - 1)),
+        )
