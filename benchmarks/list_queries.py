@@ -2,15 +2,18 @@
 
 The seed schema (``DATABASE.md``, "Initial Migration") indexes ``user_id``, ``project_id`` and,
 on ``activity_logs``, ``created_at`` separately. groqgen's migrations replace them with composite
-indexes ``(user_id, created_at desc, id desc)`` and ``(project_id, created_at desc, id desc)``.
-This script builds both schemas in two throwaway databases, loads the same rows into each and
-times the lists the app and the SDK run:
+indexes that end in ``created_at desc, id desc`` (the output lists the indexes and the migration
+checksums actually applied, since the migrations evolve). This script builds both schemas in
+two throwaway databases, loads the same rows into each and times the lists the app and the SDK
+run:
 
 * a user's 10 most recent activity_logs entries, for a user whose rows are the newest in the
   table ("recent") and for one whose rows are all older than 300 days ("old": a scan of the
   ``created_at`` index has to walk through most of the table before it finds them);
-* a project's newest 50 prompts, for a project of each of those users;
-* the second keyset page of the old user's prompts, with the first page's last row as cursor.
+* a project's newest 50 prompts, for a project of each of those users, as the SDK asks for
+  them without row-level security (the owner predicate spelled out);
+* the second keyset page of the old user's prompts, with the first page's last row as cursor;
+* a project's newest 50 prompts with the owner's ``user_id`` added, as row-level security adds it.
 
 Each query runs as plain superuser SQL (row-level security plays no part, so only the indexes
 differ) with server-side parameters: 10 warm-up runs, then ``--repeat`` timed runs of
@@ -170,8 +173,9 @@ CREATE INDEX activity_logs_created_at_idx ON activity_logs(created_at);
 #   i <= 500                 the old user, created 300..365 days before the anchor;
 #   i <= 500 + N/100         the recent user, created during the last day (the newest rows);
 #   otherwise                user 3 + (i mod 98), created 1..365 days before the anchor,
-# and alternates between its owner's two projects. Times come from random() after setseed(), so
-# both databases get exactly the same rows; the anchor is fixed once per run.
+# and alternates between its owner's two projects. Rows are inserted oldest first, as an app
+# appends them, so the heap is in time order. Times come from random() after setseed(), so both
+# databases get exactly the same rows; the anchor is fixed once per run.
 
 RECENT_USER = 1
 OLD_USER = 2
@@ -229,7 +233,7 @@ select md5('activity_logs-' || i)::uuid, user_id, project_id,
        (array['prompt_generation', 'code_generation', 'code_review', 'test_generation'])
          [1 + mod(i, 4)],
        'Benchmark activity ' || i, jsonb_build_object('n', i), created_at
-from rows
+from rows order by created_at, i
 """,
     "prompts": """
 insert into prompts (id, topic, prompt_type, tone, length, additional_context, model,
@@ -240,7 +244,7 @@ select md5('prompts-' || i)::uuid, 'Topic ' || i,
        10 + mod(i, 91), null, 'llama-3.3-70b-versatile',
        'Generated prompt number ' || i || ' about a benchmark topic.',
        user_id, project_id, created_at
-from rows
+from rows order by created_at, i
 """,
     "code_generations": """
 insert into code_generations (id, description, language, framework, model, additional_context,
@@ -249,7 +253,7 @@ select md5('code_generations-' || i)::uuid, 'Generate function ' || i,
        (array['python', 'typescript', 'go'])[1 + mod(i, 3)], 'none', 'llama-3.3-70b-versatile',
        null,
        'def f' || i || '():' || chr(10) || '    return ' || i, user_id, project_id, created_at
-from rows
+from rows order by created_at, i
 """,
     "code_reviews": """
 insert into code_reviews (id, code, language, review_type, model, review_result,
@@ -258,7 +262,7 @@ select md5('code_reviews-' || i)::uuid, 'def f' || i || '(): return ' || i,
        (array['python', 'typescript', 'go'])[1 + mod(i, 3)],
        (array['general', 'security', 'performance'])[1 + mod(i, 3)], 'llama-3.3-70b-versatile',
        'Looks fine: review ' || i, user_id, project_id, created_at
-from rows
+from rows order by created_at, i
 """,
     "tests": """
 insert into tests (id, code, language, framework, test_types, coverage, model, additional_context,
@@ -266,21 +270,33 @@ insert into tests (id, code, language, framework, test_types, coverage, model, a
 select md5('tests-' || i)::uuid, 'def f' || i || '(): return ' || i, 'python', 'pytest',
        array['unit', 'integration']::varchar[], 'high', 'llama-3.3-70b-versatile', null,
        'def test_f' || i || '(): assert f' || i || '() == ' || i, user_id, project_id, created_at
-from rows
+from rows order by created_at, i
 """,
 }
 
 # Queries ----------------------------------------------------------------------------------------
 
 RECENT_ACTIVITY = "select * from activity_logs where user_id = %s order by created_at desc limit 10"
+# A project's list as the SDK sends it for the service role (no row-level security): the
+# owner predicate spelled out, which groqgen's (project_id, user_id) foreign key makes exact.
 PROJECT_PROMPTS = (
-    "select * from prompts where project_id = %s order by created_at desc, id desc limit 50"
+    "select * from prompts where project_id = %s and user_id = "
+    "(select p.user_id from projects p where p.id = %s) "
+    "order by created_at desc, id desc limit 50"
 )
 FIRST_PROMPTS_PAGE = (
     "select * from prompts where user_id = %s order by created_at desc, id desc limit 50"
 )
+# Not in the brief's list: the project query as row-level security runs it for the owner (the
+# policy adds user_id = auth.uid()), which an index on (project_id, user_id, ...) can order.
+OWNER_PROJECT_PROMPTS = (
+    "select * from prompts where project_id = %s and user_id = %s "
+    "order by created_at desc, id desc limit 50"
+)
+# The keyset condition as the SDK sends it: the cursor through an InitPlan (docs/database.md).
 NEXT_PROMPTS_PAGE = (
-    "select * from prompts where user_id = %s and (created_at, id) < (%s, %s) "
+    "select * from prompts where user_id = %s "
+    "and (created_at, id) < ((select %s::timestamptz), (select %s::uuid)) "
     "order by created_at desc, id desc limit 50"
 )
 
@@ -424,9 +440,26 @@ def cases(conn: psycopg.Connection[Any]) -> list[Case]:
     return [
         Case("recent activity (limit 10)", "recent", RECENT_ACTIVITY, (recent,)),
         Case("recent activity (limit 10)", "old", RECENT_ACTIVITY, (old,)),
-        Case("project's newest 50 prompts", "recent", PROJECT_PROMPTS, (project_id(RECENT_USER),)),
-        Case("project's newest 50 prompts", "old", PROJECT_PROMPTS, (project_id(OLD_USER),)),
+        Case(
+            "project's newest 50 prompts",
+            "recent",
+            PROJECT_PROMPTS,
+            (project_id(RECENT_USER),) * 2,
+        ),
+        Case("project's newest 50 prompts", "old", PROJECT_PROMPTS, (project_id(OLD_USER),) * 2),
         Case("prompts keyset page 2 (50)", "old", NEXT_PROMPTS_PAGE, (old, *cursor)),
+        Case(
+            "project prompts + user_id (50)",
+            "recent",
+            OWNER_PROJECT_PROMPTS,
+            (project_id(RECENT_USER), recent),
+        ),
+        Case(
+            "project prompts + user_id (50)",
+            "old",
+            OWNER_PROJECT_PROMPTS,
+            (project_id(OLD_USER), old),
+        ),
     ]
 
 
@@ -447,15 +480,43 @@ def scalar(conn: psycopg.Connection[Any], query: str, params: Sequence[Any] = ()
     return row[0]
 
 
+def schema_summary(conn: psycopg.Connection[Any]) -> list[str]:
+    """The indexes of the measured tables and, for groqgen, the migrations that were applied."""
+    lines = [
+        f"{name}: {definition.split(' USING ', 1)[1]}"
+        for name, definition in conn.execute(
+            "select indexname, indexdef from pg_indexes where schemaname = 'public' "
+            "and tablename in ('activity_logs', 'prompts') order by tablename, indexname"
+        )
+    ]
+    if scalar(conn, "select to_regclass('groqgen.schema_migrations') is not null"):
+        lines += [
+            f"migration {version}_{name} sha256 {checksum[:16]}"
+            for version, name, checksum in conn.execute(
+                "select version, name, checksum from groqgen.schema_migrations order by version"
+            )
+        ]
+    return lines
+
+
 # Output -----------------------------------------------------------------------------------------
 
 
-def report(rows: int, version: str, results: list[tuple[Case, Measurement, Measurement]]) -> None:
+def report(
+    rows: int,
+    version: str,
+    schemas: dict[str, list[str]],
+    results: list[tuple[Case, Measurement, Measurement]],
+) -> None:
     print(f"rows per table: {rows} ({USERS} users, {USERS * PROJECTS_PER_USER} projects)")
     print(f"server: {version}")
+    for side, lines in schemas.items():
+        print(f"{side} schema (activity_logs, prompts):")
+        for line in lines:
+            print(f"  {line}")
     print()
     header = (
-        f"{'query':<28} {'user':<6} {'seed med':>9} {'seed p95':>9} {'gg med':>8} {'gg p95':>8} "
+        f"{'query':<31} {'user':<6} {'seed med':>9} {'seed p95':>9} {'gg med':>8} {'gg p95':>8} "
         f"{'ratio':>8}  {'seed sort?':>10} {'seed removed':>12}  {'gg sort?':>8} "
         f"{'gg removed':>10}"
     )
@@ -464,7 +525,7 @@ def report(rows: int, version: str, results: list[tuple[Case, Measurement, Measu
     for case, seed, gg in results:
         ratio = seed.median_ms / gg.median_ms
         print(
-            f"{case.query:<28} {case.user:<6} {seed.median_ms:>9.3f} {seed.p95_ms:>9.3f} "
+            f"{case.query:<31} {case.user:<6} {seed.median_ms:>9.3f} {seed.p95_ms:>9.3f} "
             f"{gg.median_ms:>8.3f} {gg.p95_ms:>8.3f} {ratio:>7.1f}x  "
             f"{yes_no(seed.plan.has_sort):>10} {seed.plan.rows_removed_by_filter:>12}  "
             f"{yes_no(gg.plan.has_sort):>8} {gg.plan.rows_removed_by_filter:>10}"
@@ -522,6 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             psycopg.connect(urls["groqgen"], autocommit=True, prepare_threshold=None) as gg,
         ):
             version = scalar(seed, "select version()")
+            schemas = {"seed": schema_summary(seed), "groqgen": schema_summary(gg)}
             seed_cases, gg_cases = cases(seed), cases(gg)
             if seed_cases != gg_cases:
                 raise RuntimeError("the two databases disagree on the keyset cursor")
@@ -531,7 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results.append(
                     (case, measure(seed, case, args.repeat), measure(gg, case, args.repeat))
                 )
-        report(args.rows, version, results)
+        report(args.rows, version, schemas, results)
     finally:
         if args.keep:
             print(f"kept: {', '.join(created)}", file=sys.stderr)

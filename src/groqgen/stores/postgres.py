@@ -13,7 +13,9 @@ transaction-mode pooler such as Supabase's pooler or PgBouncer.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -203,16 +205,22 @@ class PostgresStore(_Base):
 
     _pool: Any = None
 
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._opening = threading.Lock()
+
     def _connections(self) -> Any:
         if self._pool is None:
-            psycopg, psycopg_pool = _import_psycopg()
-            try:  # fail fast, with the server's own words, when it cannot be reached
-                psycopg.connect(self.url, connect_timeout=10).close()
-            except psycopg.OperationalError as exc:
-                raise self._unreachable(exc) from None
-            pool = psycopg_pool.ConnectionPool(self.url, **self._pool_kwargs())
-            pool.open()
-            self._pool = pool
+            with self._opening:  # many threads may make their first call at once
+                if self._pool is None:
+                    psycopg, psycopg_pool = _import_psycopg()
+                    try:  # fail fast, with the server's own words, when it is unreachable
+                        psycopg.connect(self.url, connect_timeout=10).close()
+                    except psycopg.OperationalError as exc:
+                        raise self._unreachable(exc) from None
+                    pool = psycopg_pool.ConnectionPool(self.url, **self._pool_kwargs())
+                    pool.open()
+                    self._pool = pool
         return self._pool
 
     def acting_user_id(self) -> UUID | None:
@@ -253,17 +261,23 @@ class AsyncPostgresStore(_Base):
 
     _pool: Any = None
 
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self._opening = asyncio.Lock()
+
     async def _connections(self) -> Any:
         if self._pool is None:
-            psycopg, psycopg_pool = _import_psycopg()
-            try:
-                conn = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
-                await conn.close()
-            except psycopg.OperationalError as exc:
-                raise self._unreachable(exc) from None
-            pool = psycopg_pool.AsyncConnectionPool(self.url, **self._pool_kwargs())
-            await pool.open()
-            self._pool = pool
+            async with self._opening:  # many tasks may make their first call at once
+                if self._pool is None:
+                    psycopg, psycopg_pool = _import_psycopg()
+                    try:
+                        conn = await psycopg.AsyncConnection.connect(self.url, connect_timeout=10)
+                        await conn.close()
+                    except psycopg.OperationalError as exc:
+                        raise self._unreachable(exc) from None
+                    pool = psycopg_pool.AsyncConnectionPool(self.url, **self._pool_kwargs())
+                    await pool.open()
+                    self._pool = pool
         return self._pool
 
     async def acting_user_id(self) -> UUID | None:
