@@ -59,9 +59,13 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
-    Client(home=tmp_path).close()
-    n = 150
+LABELS = ("cli", "notebook", "script", "server")
+
+
+def test_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    """Four processes start together on a home with no database yet: they race to create the
+    file, its schema and the local profile, then write 100 rows and 100 entries each."""
+    n = 100
     procs = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, str(tmp_path), label, str(n)],
@@ -69,7 +73,7 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
             stderr=subprocess.PIPE,
             text=True,
         )
-        for label in ("cli", "notebook")
+        for label in LABELS
     ]
     outputs = [p.communicate(timeout=120) for p in procs]
     for proc, (out, err) in zip(procs, outputs, strict=True):
@@ -77,10 +81,11 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         assert "locked" not in err
         assert out.strip() == "done"
     with Client(home=tmp_path) as client:
-        assert client.prompts.count() == 2 * n
-        assert client.activity_logs.count() == 2 * n
+        assert client.profiles.count() == 1
+        assert client.prompts.count() == len(LABELS) * n
+        assert client.activity_logs.count() == len(LABELS) * n
         topics = {p.topic for p in client.prompts.iter()}
-    assert topics == {f"{label}-{i}" for label in ("cli", "notebook") for i in range(n)}
+    assert topics == {f"{label}-{i}" for label in LABELS for i in range(n)}
 
 
 def test_many_threads_share_one_client(tmp_path: Path) -> None:

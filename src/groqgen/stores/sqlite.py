@@ -152,9 +152,20 @@ class SQLiteStore:
                 setting="GROQGEN_HOME",
             ) from None
         conn.execute(f"pragma busy_timeout = {_BUSY_TIMEOUT_MS}")
-        conn.execute("pragma journal_mode = wal")
-        conn.execute("pragma synchronous = full")  # a recorded generation survives power loss
-        conn.execute("pragma foreign_keys = on")
+
+        def configure() -> None:
+            # Switching the journal mode can fail with SQLITE_BUSY without waiting in the busy
+            # handler while another process writes; it is a one-time change, so ask first.
+            if conn.execute("pragma journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("pragma journal_mode = wal")
+            conn.execute("pragma synchronous = full")  # a recorded generation survives power loss
+            conn.execute("pragma foreign_keys = on")
+
+        try:
+            _retry_while_locked(configure)
+        except BaseException:
+            conn.close()
+            raise
         with self._lock:
             self._connections.append(conn)
         self._local.conn = conn
@@ -176,25 +187,19 @@ class SQLiteStore:
 
     def _transaction(self, conn: sqlite3.Connection, *, write: bool, body: Any) -> Any:
         """Run ``body`` in a transaction; retry the whole of it if the lock stays busy."""
-        for attempt in range(_LOCK_RETRIES + 1):
+
+        def attempt() -> Any:
+            conn.execute("begin immediate" if write else "begin")
             try:
-                conn.execute("begin immediate" if write else "begin")
-                try:
-                    result = body()
-                    conn.execute("commit")
-                    return result
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("rollback")
-                    raise
-            except sqlite3.OperationalError as exc:
-                locked = "locked" in str(exc) or "busy" in str(exc)
-                if not locked or attempt == _LOCK_RETRIES:
-                    raise _translate(exc) from None
-                time.sleep(0.05 * 2**attempt)
-            except sqlite3.Error as exc:
-                raise _translate(exc) from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                result = body()
+                conn.execute("commit")
+                return result
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("rollback")
+                raise
+
+        return _retry_while_locked(attempt)
 
     # -- the store protocol ----------------------------------------------------------------------
 
@@ -251,6 +256,24 @@ class SQLiteStore:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+def _retry_while_locked(work: Any) -> Any:
+    """Run ``work``; when SQLite stays busy past its timeout, back off and run it again.
+
+    Every ``sqlite3`` error leaves here as a groqgen error.
+    """
+    for attempt in range(_LOCK_RETRIES + 1):
+        try:
+            return work()
+        except sqlite3.OperationalError as exc:
+            locked = "locked" in str(exc) or "busy" in str(exc)
+            if not locked or attempt == _LOCK_RETRIES:
+                raise _translate(exc) from None
+            time.sleep(0.05 * 2**attempt)
+        except sqlite3.Error as exc:
+            raise _translate(exc) from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _local_user_name() -> str:
