@@ -328,15 +328,21 @@ class AsyncStore(Protocol):
         """Carry out ``op`` in one transaction and return its answer."""
 
 
-class Repository(Generic[RowT]):
-    """The verbs every table has, synchronously."""
+class _RepositoryBase(Generic[RowT]):
+    """A store and the requests of one table; the families below add only I/O."""
 
-    def __init__(self, store: SyncStore, requests: Requests[RowT]) -> None:
+    def __init__(self, store: Any, requests: Requests[RowT]) -> None:
         self._store = store
         self._requests = requests
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._requests.table.name}>"
+
+
+class Repository(_RepositoryBase[RowT]):
+    """The verbs every table has, synchronously."""
+
+    _store: SyncStore
 
     def _run(self, call: Call[T]) -> T:
         return call.read(self._store.execute(call.op))
@@ -439,15 +445,10 @@ class ActivityLogsRepository(Repository[ActivityLog]):
         return self._run(self._requests.log(activity_type, description, project_id, metadata))
 
 
-class AsyncRepository(Generic[RowT]):
+class AsyncRepository(_RepositoryBase[RowT]):
     """The verbs every table has, for asyncio."""
 
-    def __init__(self, store: AsyncStore, requests: Requests[RowT]) -> None:
-        self._store = store
-        self._requests = requests
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._requests.table.name}>"
+    _store: AsyncStore
 
     async def _run(self, call: Call[T]) -> T:
         return call.read(await self._store.execute(call.op))
