@@ -77,7 +77,8 @@ def pooled_url(migrated_url: str) -> Iterator[str]:
     yield url
     proc.terminate()
     proc.wait(timeout=10)
-    shutil.rmtree(folder, ignore_errors=True)
+    if not os.environ.get("GROQGEN_KEEP_PGBOUNCER"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_two_users_interleaved_through_a_transaction_pooler(

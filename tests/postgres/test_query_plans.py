@@ -15,8 +15,11 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from groqgen import migrations
+from groqgen.stores import ops
+from groqgen.stores.postgres import PostgresDialect
 from tests.helpers import acting_as
 
 ROWS = 100_000
@@ -87,11 +90,9 @@ def _plan_nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _plan_nodes(child)
 
 
-def _explain(
-    conn: Any, user: uuid.UUID | None, role: str, sql: str, params: list[Any]
-) -> dict[str, Any]:
+def _explain(conn: Any, user: uuid.UUID | None, role: str, sql: str) -> dict[str, Any]:
     with acting_as(conn, user, role):
-        (doc,) = conn.execute(f"explain (analyze, format json) {sql}", params).fetchone()
+        (doc,) = conn.execute(f"explain (analyze, format json) {sql}").fetchone()
     return (json.loads(doc) if isinstance(doc, str) else doc)[0]["Plan"]  # type: ignore[no-any-return]
 
 
@@ -108,35 +109,25 @@ def _assert_index_only_path(plan: dict[str, Any], table: str) -> None:
 
 
 USERS_UNDER_TEST = {"recent": 0, "old": 1}
-NEWEST = "order by created_at desc, id desc limit {limit}"
-# The cursor travels through an InitPlan, (select $n): its value is unknown when the plan is
-# made, so the row estimate does not swing with where the cursor sits (a literal cursor older
-# than most of the table made the planner expect ~10 rows and choose bitmap scan + sort).
-# The direct PostgreSQL store sends keyset pages in exactly this form.
-KEYSET = (
-    "and (created_at, id) < ((select %s::timestamptz), (select %s::uuid)) "
-    "order by created_at desc, id desc limit {limit}"
-)
-# How a list selects its rows. A user's rows: by user_id (row-level security adds the same
-# predicate). A project's rows as a user: by project_id, with RLS adding "user_id = auth.uid()".
-# A project's rows as the service role (no RLS): the owner predicate is spelled out, which the
-# (project_id, user_id) foreign key makes equivalent to "project_id = X".
-WHERE = {
-    "user": "user_id = %s",
-    "project": "project_id = %s",
-    "project-as-service": "project_id = %s and user_id = "
-    "(select p.user_id from public.projects p where p.id = %s)",
-}
+DIALECT = PostgresDialect()
 
+# Each list exactly as the direct PostgreSQL store sends it: compiled by its dialect, the
+# parameters bound on the client as the store binds them, run under row-level security as the
+# user (or as the service role, which lists a project's rows for nobody in particular).
 CASES = [
     pytest.param("activity_logs", "user", 10, who, id=f"recent-activity-{who}")
     for who in USERS_UNDER_TEST
 ] + [
     pytest.param(table, scope, 50, who, id=f"{table}-by-{scope}-{who}")
     for table in ["projects", *GENERATION_TABLES]
-    for scope in (["user"] if table == "projects" else list(WHERE))
+    for scope in (["user"] if table == "projects" else ["user", "project", "project-as-service"])
     for who in USERS_UNDER_TEST
 ]
+
+
+def _sql(conn: Any, op: ops.Select, acting: uuid.UUID | None) -> str:
+    (statement,) = DIALECT.plan(op, acting).statements
+    return psycopg.ClientCursor(conn).mogrify(statement.sql, statement.params)
 
 
 @pytest.mark.parametrize(("table", "scope", "limit", "who"), CASES)
@@ -145,22 +136,20 @@ def test_newest_first_and_next_page_read_only_the_index(
 ) -> None:
     n = USERS_UNDER_TEST[who]
     user = _uid(n)
-    params: list[Any] = [user] if scope == "user" else [_pid(n)] * WHERE[scope].count("%s")
-    caller: uuid.UUID | None = None if scope.endswith("service") else user
-    role = "service_role" if caller is None else "authenticated"
-    where = WHERE[scope]
+    acting = None if scope.endswith("service") else user
+    role = "service_role" if acting is None else "authenticated"
+    where = ops.Scope(project_id=None if scope == "user" else _pid(n))
 
-    first = f"select * from {table} where {where} {NEWEST.format(limit=limit)}"
-    _assert_index_only_path(_explain(big_db, caller, role, first, params), table)
+    first = _sql(big_db, ops.Select(table, where, limit), acting)
+    _assert_index_only_path(_explain(big_db, acting, role, first), table)
 
-    with acting_as(big_db, caller, role):
-        page = big_db.execute(
-            f"select created_at, id from {table} where {where} {NEWEST.format(limit=limit)}",
-            params,
-        ).fetchall()
+    with acting_as(big_db, acting, role):
+        page = big_db.cursor(row_factory=dict_row).execute(first).fetchall()
     assert len(page) == limit
-    following = f"select * from {table} where {where} {KEYSET.format(limit=limit)}"
-    _assert_index_only_path(_explain(big_db, caller, role, following, [*params, *page[-1]]), table)
+    cursor = ops.Cursor(page[-1]["created_at"], page[-1]["id"])
+    following = _sql(big_db, ops.Select(table, where, limit, after=cursor), acting)
+    assert "(select '" in following  # the cursor travels through an InitPlan
+    _assert_index_only_path(_explain(big_db, acting, role, following), table)
 
 
 def test_the_data_set_is_as_large_as_promised(big_db: Any) -> None:

@@ -4,7 +4,7 @@ Every operation runs the way PostgREST runs a request: in one transaction that f
 role (``authenticated`` for a user, ``service_role`` when told to) and the JWT claims with
 ``set_config(..., true)``, so row-level security applies exactly as it does for the web app.
 The whole transaction — begin, role and claims, the statements, commit — is sent as one
-pipeline: one network round trip per operation.
+query string with the parameters bound on the client: one network round trip per operation.
 
 Nothing relies on session state or server-side prepared statements surviving a transaction
 (``prepare_threshold=None``, transaction-local settings only), so the store works through a
@@ -141,6 +141,29 @@ def translate(exc: psycopg.Error) -> GroqgenError:
     return StoreError(f"PostgreSQL failed: {text}", code=state or None)
 
 
+def _result_sets(cur: Any) -> list[list[dict[str, Any]]]:
+    """Rows of each statement between ``begin`` and ``commit``.
+
+    The first two result sets are ``begin`` and the role/claims prelude; the last is ``commit``.
+    """
+    sets: list[list[dict[str, Any]]] = []
+    while True:
+        sets.append(list(cur.fetchall()) if cur.description else [])
+        if not cur.nextset():
+            break
+    return sets[2:-1]
+
+
+async def _async_result_sets(cur: Any) -> list[list[dict[str, Any]]]:
+    """:func:`_result_sets` for an async cursor."""
+    sets: list[list[dict[str, Any]]] = []
+    while True:
+        sets.append(list(await cur.fetchall()) if cur.description else [])
+        if not cur.nextset():
+            break
+    return sets[2:-1]
+
+
 class _Base:
     """What the sync and async stores share: configuration, identity and the dialect."""
 
@@ -182,6 +205,18 @@ class _Base:
         who = "service_role" if self.service else f"user {self.user_id}"
         return f"{type(self).__name__}({where}, as {who})"
 
+    def _script(self, cur: Any, plan: Plan) -> str:
+        """The whole transaction as one query string, parameters bound on the client.
+
+        One simple-protocol message: one network round trip, and a single ReadyForQuery at the
+        end, which is how transaction-mode poolers see where a transaction ends. (PgBouncer
+        1.18 lost track of pipelined extended-protocol transactions and stalled clients.)
+        """
+        parts = ["begin", cur.mogrify(self._prelude.sql, self._prelude.params)]
+        parts += [cur.mogrify(s.sql, s.params) for s in plan.statements]
+        parts.append("commit")
+        return ";\n".join(parts)
+
     def _unreachable(self, exc: BaseException) -> ConfigurationError:
         return ConfigurationError(
             f"cannot connect to PostgreSQL: {_first_line(exc)}; check GROQGEN_DATABASE_URL",
@@ -189,13 +224,11 @@ class _Base:
         )
 
     def _pool_kwargs(self) -> dict[str, Any]:
-        from psycopg.rows import dict_row
-
         return {
             "min_size": 1,
             "max_size": self.pool_size,
             "timeout": self.timeout,
-            "kwargs": {"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+            "kwargs": {"autocommit": True, "prepare_threshold": None},
             "open": False,
         }
 
@@ -232,17 +265,15 @@ class PostgresStore(_Base):
         return self.run(self.dialect.plan(op, self.user_id))
 
     def run(self, plan: Plan) -> Any:
-        """Send begin, role and claims, the plan's statements and commit as one pipeline."""
+        """Send begin, role and claims, the plan's statements and commit as one query."""
         import psycopg
+        from psycopg.rows import dict_row
 
         with self._connections().connection() as conn:
+            cur = psycopg.ClientCursor(conn, row_factory=dict_row)
             try:
-                with conn.pipeline():
-                    conn.execute("begin")
-                    conn.execute(self._prelude.sql, self._prelude.params)
-                    cursors = [conn.execute(s.sql, s.params) for s in plan.statements]
-                    conn.execute("commit")
-                results = [cur.fetchall() if cur.description else [] for cur in cursors]
+                cur.execute(self._script(cur, plan))
+                results = _result_sets(cur)
             except psycopg.Error as exc:
                 if not conn.closed and conn.info.transaction_status != 0:
                     conn.execute("rollback")
@@ -289,18 +320,16 @@ class AsyncPostgresStore(_Base):
         return await self.run(self.dialect.plan(op, self.user_id))
 
     async def run(self, plan: Plan) -> Any:
-        """Send begin, role and claims, the plan's statements and commit as one pipeline."""
+        """Send begin, role and claims, the plan's statements and commit as one query."""
         import psycopg
+        from psycopg.rows import dict_row
 
         pool = await self._connections()
         async with pool.connection() as conn:
+            cur = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
             try:
-                async with conn.pipeline():
-                    await conn.execute("begin")
-                    await conn.execute(self._prelude.sql, self._prelude.params)
-                    cursors = [await conn.execute(s.sql, s.params) for s in plan.statements]
-                    await conn.execute("commit")
-                results = [await cur.fetchall() if cur.description else [] for cur in cursors]
+                await cur.execute(self._script(cur, plan))
+                results = await _async_result_sets(cur)
             except psycopg.Error as exc:
                 if not conn.closed and conn.info.transaction_status != 0:
                     await conn.execute("rollback")

@@ -2,7 +2,7 @@
 
 A :class:`Plan` is a fixed list of statements that run in one transaction, plus a pure function
 that turns their result rows into the operation's answer. Because a plan never needs the
-result of one statement to build the next, PostgreSQL can send it in a single pipelined round
+result of one statement to build the next, PostgreSQL can send it as one query in a single round
 trip; conditional work (an activity entry only when a row really changed) is expressed in SQL.
 
 Dialects differ in a handful of places — placeholders, value encoding, the keyset condition,
