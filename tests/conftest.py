@@ -105,10 +105,11 @@ class Blocking:
     def __getattr__(self, name: str) -> Any:
         import inspect
 
+        from groqgen.generator import AsyncGenerator, AsyncOutboxClient
         from groqgen.repositories import AsyncRepository
 
         attr = getattr(self._target, name)
-        if isinstance(attr, AsyncRepository):
+        if isinstance(attr, (AsyncRepository, AsyncGenerator, AsyncOutboxClient)):
             return Blocking(attr, self._loop)
         if inspect.iscoroutinefunction(attr):
             return lambda *a, **k: self._loop.run_until_complete(attr(*a, **k))
@@ -176,6 +177,32 @@ def _sqlite_raw(path: Any) -> Callable[[str, list[dict[str, Any]]], None]:
 @pytest.fixture(params=STORES)
 def store_case(request: Any, tmp_path: Any) -> Iterator[StoreCase]:
     """A fresh client on each store, sync and async; on PostgreSQL a fresh user under RLS."""
+    yield from _store_case(request, tmp_path)
+
+
+@pytest.fixture
+def groq_peer() -> Iterator[Any]:
+    """A local stand-in for Groq (tests/groq_peer.py)."""
+    from tests.groq_peer import GroqPeer
+
+    with GroqPeer() as peer:
+        yield peer
+
+
+@pytest.fixture(params=STORES)
+def generator_case(request: Any, tmp_path: Any, groq_peer: Any) -> Iterator[StoreCase]:
+    """Like ``store_case``, with the client's Groq calls going to ``groq_peer``."""
+    yield from _store_case(
+        request,
+        tmp_path,
+        groq_api_key="gsk_test_key",
+        groq_base_url=groq_peer.base_url,
+        max_retries=2,
+        timeout=5,
+    )
+
+
+def _store_case(request: Any, tmp_path: Any, **options: Any) -> Iterator[StoreCase]:
     import asyncio
 
     from groqgen import AsyncClient, Client
@@ -191,10 +218,10 @@ def store_case(request: Any, tmp_path: Any) -> Iterator[StoreCase]:
         url = request.getfixturevalue("migrated_url")
         with psycopg.connect(url, autocommit=True) as conn:
             user_id = new_user(conn)
-        client = factory(database_url=url, user_id=user_id, pool_size=2)
+        client = factory(database_url=url, user_id=user_id, pool_size=4, home=tmp_path, **options)
         raw = _pg_raw(url)
     else:
-        client = factory(home=tmp_path)
+        client = factory(home=tmp_path, **options)
         raw = _sqlite_raw(tmp_path / "groqgen.db")
     driven = Blocking(client, loop) if loop else client
     if kind == "sqlite":

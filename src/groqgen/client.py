@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
 from ._config import Settings, resolve
 from .errors import ConfigurationError
+from .generator import AsyncGenerator, AsyncOutboxClient, Generator, OutboxClient
 from .models import (
     TABLES,
     CodeGeneration,
@@ -30,6 +32,7 @@ from .models import (
     Prompt,
     TestGeneration,
 )
+from .outbox import Outbox
 from .repositories import (
     ActivityLogsRepository,
     ActivityRequests,
@@ -44,6 +47,7 @@ from .repositories import (
     ProjectsRepository,
     Requests,
 )
+from .templates import Template
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -63,6 +67,8 @@ class _ClientBase:
     """Settings, store selection and repository wiring shared by both clients."""
 
     _asynchronous = False
+    generate: Any
+    outbox: Any
 
     def __init__(
         self,
@@ -79,6 +85,8 @@ class _ClientBase:
         timeout: float | None = None,
         max_retries: int | None = None,
         pool_size: int | None = None,
+        templates: Mapping[str, Template] | None = None,
+        http_client: Any = None,
     ) -> None:
         self.settings: Settings = resolve(
             home=home,
@@ -98,6 +106,21 @@ class _ClientBase:
         for name, (requests, sync_repository, async_repository) in _REPOSITORIES.items():
             repository = async_repository if self._asynchronous else sync_repository
             setattr(self, name, repository(self._store, requests(TABLES[name])))
+        outbox = Outbox(self.settings.home, self._store_target())
+        options: dict[str, Any] = {"templates": templates, "http_client": http_client}
+        if self._asynchronous:
+            generator = AsyncGenerator(self.settings, self._store, outbox, **options)
+            self.generate, self.outbox = generator, AsyncOutboxClient(outbox, generator)
+        else:
+            sync_generator = Generator(self.settings, self._store, outbox, **options)
+            self.generate, self.outbox = sync_generator, OutboxClient(outbox, sync_generator)
+
+    def _store_target(self) -> str:
+        """Which store (and which user on it) outbox entries belong to."""
+        settings = self.settings
+        if settings.store_kind == "sqlite":
+            return f"sqlite:{settings.sqlite_path.resolve()}"
+        return f"{settings.describe_store()}"
 
     def _open_store(self, settings: Settings) -> Any:
         kind = settings.store_kind
@@ -155,6 +178,8 @@ class Client(_ClientBase):
         code_reviews: Code reviews.
         tests: Generated test suites.
         activity_logs: Your activity log (``recent``, ``log``, ...).
+        generate: Generate and record prompts, code, reviews and tests (``stream`` too).
+        outbox: Generations paid for but not recorded yet (``pending``, ``flush``).
     """
 
     profiles: ProfilesRepository
@@ -164,9 +189,12 @@ class Client(_ClientBase):
     code_reviews: CreatableRepository[CodeReview]
     tests: CreatableRepository[TestGeneration]
     activity_logs: ActivityLogsRepository
+    generate: Generator
+    outbox: OutboxClient
 
     def close(self) -> None:
-        """Release the store's connections (and files). The client is unusable afterwards."""
+        """Release the store's connections (and files) and the HTTP client groqgen made."""
+        self.generate.close()
         self._store.close()
 
     def __enter__(self) -> Client:
@@ -192,6 +220,8 @@ class AsyncClient(_ClientBase):
         code_reviews: Code reviews.
         tests: Generated test suites.
         activity_logs: Your activity log (``recent``, ``log``, ...).
+        generate: Generate and record, plus ``many`` for batches.
+        outbox: Generations paid for but not recorded yet (``pending``, ``flush``).
     """
 
     _asynchronous = True
@@ -203,9 +233,12 @@ class AsyncClient(_ClientBase):
     code_reviews: AsyncCreatableRepository[CodeReview]
     tests: AsyncCreatableRepository[TestGeneration]
     activity_logs: AsyncActivityLogsRepository
+    generate: AsyncGenerator
+    outbox: AsyncOutboxClient
 
     async def close(self) -> None:
-        """Release the store's connections (and files). The client is unusable afterwards."""
+        """Release the store's connections (and files) and the HTTP client groqgen made."""
+        await self.generate.close()
         await self._store.close()
 
     async def __aenter__(self) -> AsyncClient:

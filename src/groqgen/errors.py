@@ -121,12 +121,14 @@ class GenerationError(GroqgenError):
 class StoreError(GroqgenError):
     """The store (SQLite, PostgreSQL or Supabase) failed to read or write.
 
-    ``code`` holds the database's error code (SQLSTATE or PostgREST code) when there is one.
+    ``code`` holds the database's error code (SQLSTATE or PostgREST code) when there is one;
+    ``transient`` is True for failures worth retrying (a dropped connection, a busy lock).
     """
 
-    def __init__(self, message: str, *, code: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, transient: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.transient = transient
 
 
 class MigrationError(StoreError):

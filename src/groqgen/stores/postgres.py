@@ -138,7 +138,13 @@ def translate(exc: psycopg.Error) -> GroqgenError:
         return ValidationError(f"the database refused a value: {text}")
     if state == "P0002":
         return NotFound(text)
-    return StoreError(f"PostgreSQL failed: {text}", code=state or None)
+    import psycopg
+
+    # Lost connections, admin shutdowns, serialization failures and deadlocks are worth a retry.
+    transient = isinstance(exc, psycopg.OperationalError) and (
+        not state or state.startswith(("08", "57P", "40"))
+    )
+    return StoreError(f"PostgreSQL failed: {text}", code=state or None, transient=transient)
 
 
 def _result_sets(cur: Any) -> list[list[dict[str, Any]]]:
@@ -217,6 +223,13 @@ class _Base:
         parts.append("commit")
         return ";\n".join(parts)
 
+    def _checkout_failed(self) -> StoreError:
+        return StoreError(
+            f"no PostgreSQL connection became free within {self.timeout} s "
+            f"(pool_size={self.pool_size})",
+            transient=True,
+        )
+
     def _unreachable(self, exc: BaseException) -> ConfigurationError:
         return ConfigurationError(
             f"cannot connect to PostgreSQL: {_first_line(exc)}; check GROQGEN_DATABASE_URL",
@@ -268,16 +281,20 @@ class PostgresStore(_Base):
         """Send begin, role and claims, the plan's statements and commit as one query."""
         import psycopg
         from psycopg.rows import dict_row
+        from psycopg_pool import PoolTimeout
 
-        with self._connections().connection() as conn:
-            cur = psycopg.ClientCursor(conn, row_factory=dict_row)
-            try:
-                cur.execute(self._script(cur, plan))
-                results = _result_sets(cur)
-            except psycopg.Error as exc:
-                if not conn.closed and conn.info.transaction_status != 0:
-                    conn.execute("rollback")
-                raise translate(exc) from exc
+        try:
+            with self._connections().connection() as conn:
+                cur = psycopg.ClientCursor(conn, row_factory=dict_row)
+                try:
+                    cur.execute(self._script(cur, plan))
+                    results = _result_sets(cur)
+                except psycopg.Error as exc:
+                    if not conn.closed and conn.info.transaction_status != 0:
+                        conn.execute("rollback")
+                    raise translate(exc) from exc
+        except PoolTimeout:
+            raise self._checkout_failed() from None
         return plan.answer(results)
 
     def close(self) -> None:
@@ -323,17 +340,21 @@ class AsyncPostgresStore(_Base):
         """Send begin, role and claims, the plan's statements and commit as one query."""
         import psycopg
         from psycopg.rows import dict_row
+        from psycopg_pool import PoolTimeout
 
         pool = await self._connections()
-        async with pool.connection() as conn:
-            cur = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
-            try:
-                await cur.execute(self._script(cur, plan))
-                results = await _async_result_sets(cur)
-            except psycopg.Error as exc:
-                if not conn.closed and conn.info.transaction_status != 0:
-                    await conn.execute("rollback")
-                raise translate(exc) from exc
+        try:
+            async with pool.connection() as conn:
+                cur = psycopg.AsyncClientCursor(conn, row_factory=dict_row)
+                try:
+                    await cur.execute(self._script(cur, plan))
+                    results = await _async_result_sets(cur)
+                except psycopg.Error as exc:
+                    if not conn.closed and conn.info.transaction_status != 0:
+                        await conn.execute("rollback")
+                    raise translate(exc) from exc
+        except PoolTimeout:
+            raise self._checkout_failed() from None
         return plan.answer(results)
 
     async def close(self) -> None:

@@ -269,7 +269,10 @@ def _retry_while_locked(work: Any) -> Any:
         except sqlite3.OperationalError as exc:
             locked = "locked" in str(exc) or "busy" in str(exc)
             if not locked or attempt == _LOCK_RETRIES:
-                raise _translate(exc) from None
+                error = _translate(exc)
+                if locked and isinstance(error, StoreError):
+                    error.transient = True
+                raise error from None
             time.sleep(0.05 * 2**attempt)
         except sqlite3.Error as exc:
             raise _translate(exc) from None

@@ -1,0 +1,1087 @@
+"""``client.generate``: one call, one Groq completion, one atomic record.
+
+Each call validates its inputs before any network traffic, makes one chat completion (retried
+on 429, 5xx, connection errors and timeouts under the client's single retry policy), then
+records the row and its activity entry in one round trip under a client-generated id, retried
+by the same policy without ever repeating the Groq call. If recording still fails, the result
+goes to the durable outbox and :class:`~groqgen.RecordingFailed` carries it.
+
+Example:
+    >>> from groqgen import Client
+    >>> with Client() as client:  # doctest: +SKIP
+    ...     prompt = client.generate.prompt("release notes", tone="casual", length=40)
+    ...     print(prompt.generated_prompt)
+    ...     with client.generate.stream.code("parse ISO dates", language="python",
+    ...                                      framework="stdlib") as stream:
+    ...         for delta in stream:
+    ...             print(delta, end="")
+    ...     stream.result.generated_code
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, overload
+from uuid import UUID
+
+from .errors import GenerationError, GroqgenError, RecordingFailed, ValidationError
+from .generation import KINDS, Completion, DryRun, Generation, _Request
+from .models import TABLES, CodeGeneration, CodeReview, Prompt, TestGeneration
+from .outbox import FlushResult, Outbox, PendingGeneration
+from .stores import ops
+from .templates import DEFAULT_TEMPLATES, Template
+from .transport import (
+    MODEL_ERRORS,
+    RateGate,
+    RetryPolicy,
+    make_http_client,
+    require_api_key,
+    translate_groq_error,
+)
+
+if TYPE_CHECKING:
+    from ._config import Settings
+
+__all__ = [
+    "AsyncGenerator",
+    "AsyncOutboxClient",
+    "AsyncStream",
+    "BatchItem",
+    "Generator",
+    "OutboxClient",
+    "Stream",
+]
+
+
+def _usage(source: Any) -> dict[str, Any]:
+    """Token counts and Groq's timings, where given, as plain numbers."""
+    if source is None:
+        return {}
+    data = source.model_dump() if hasattr(source, "model_dump") else dict(source)
+    return {
+        k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+def completion_from(response: Any, headers: Mapping[str, str], started: float) -> Completion:
+    """Read a parsed Groq chat completion."""
+    choices = getattr(response, "choices", None) or []
+    if not choices or choices[0].message is None:
+        raise GenerationError("Groq answered without a completion (no choices)")
+    x_groq = getattr(response, "x_groq", None)
+    return Completion(
+        text=choices[0].message.content or "",
+        model=getattr(response, "model", "") or "",
+        request_id=headers.get("x-request-id") or getattr(x_groq, "id", None),
+        usage=_usage(getattr(response, "usage", None)),
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+class _StreamState:
+    """What a stream has delivered so far, and the completion once it ends."""
+
+    def __init__(self, generation: Generation) -> None:
+        self.generation = generation
+        self.pieces: list[str] = []
+        self.usage: dict[str, Any] = {}
+        self.model = ""
+        self.request_id: str | None = None
+        self.started = time.perf_counter()
+        self.finished = False
+
+    def feed(self, chunk: Any) -> str | None:
+        x_groq = getattr(chunk, "x_groq", None)
+        if x_groq is not None:
+            self.request_id = self.request_id or getattr(x_groq, "id", None)
+            self.usage = _usage(getattr(x_groq, "usage", None)) or self.usage
+        self.usage = _usage(getattr(chunk, "usage", None)) or self.usage
+        self.model = getattr(chunk, "model", "") or self.model
+        for choice in getattr(chunk, "choices", None) or []:
+            if getattr(choice, "finish_reason", None):
+                self.finished = True
+            delta = getattr(choice.delta, "content", None) if choice.delta else None
+            if delta:
+                self.pieces.append(delta)
+                return str(delta)
+        return None
+
+    def completion(self) -> Completion:
+        if not self.finished:
+            raise GenerationError(
+                "the stream from Groq ended before the completion finished; nothing was recorded",
+                request_id=self.request_id,
+            )
+        return Completion(
+            "".join(self.pieces),
+            self.model,
+            self.request_id,
+            self.usage,
+            (time.perf_counter() - self.started) * 1000,
+        )
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One request of a batch, and either its stored row or the error that stopped it."""
+
+    request: Any
+    result: Any = None
+    error: GroqgenError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether this item was generated and recorded."""
+        return self.error is None
+
+
+class _GeneratorBase:
+    """Every decision the sync and async generators share."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Any,
+        outbox: Outbox,
+        *,
+        templates: Mapping[str, Template] | None,
+        http_client: Any,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._outbox = outbox
+        unknown = set(templates or {}) - set(KINDS)
+        if unknown:
+            raise ValidationError(
+                f"templates has unknown kinds {sorted(unknown)}; use {sorted(KINDS)}",
+                field="templates",
+            )
+        self._templates = {**DEFAULT_TEMPLATES, **(templates or {})}
+        self._http = http_client
+        self._owns_http = http_client is None
+        self._groq: Any = None
+        self._models: list[str] | None = None
+        self.policy = RetryPolicy(settings.max_retries)
+        self.gate = RateGate()
+
+    def _prepare(self, kind: str, inputs: Mapping[str, Any]) -> Generation:
+        return Generation.prepare(
+            kind, inputs, default_model=self._settings.model, templates=self._templates
+        )
+
+    def _groq_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "api_key": require_api_key(self._settings.groq_api_key),
+            "max_retries": 0,  # one retry policy: ours
+            "timeout": self._settings.timeout,
+        }
+        if self._settings.groq_base_url:
+            options["base_url"] = self._settings.groq_base_url
+        return options
+
+    def _with_models(self, error: GroqgenError, models: list[str] | None) -> GroqgenError:
+        if not isinstance(error, GenerationError) or error.code not in MODEL_ERRORS:
+            return error
+        listing = ", ".join(models) if models else "(the models list could not be fetched)"
+        return GenerationError(
+            f"{error.message}. Models available now: {listing}. Pass model= or set GROQGEN_MODEL",
+            status_code=error.status_code,
+            code=error.code,
+            request_id=error.request_id,
+        )
+
+    def _recording_failed(self, entry: PendingGeneration, cause: BaseException) -> RecordingFailed:
+        return RecordingFailed(
+            f"the generation succeeded but could not be recorded ({cause}); it is safe in the "
+            f"outbox at {self._outbox.path}: call client.outbox.flush() once the store is back",
+            result=entry,
+            code=getattr(cause, "code", None),
+        )
+
+    @staticmethod
+    def _as_request(item: Any) -> tuple[str, dict[str, Any]]:
+        if isinstance(item, _Request):
+            for name, kind in KINDS.items():
+                if isinstance(item, kind.request):
+                    return name, item.model_dump(exclude_unset=True)
+        if isinstance(item, Mapping) and item.get("kind") in KINDS:
+            return str(item["kind"]), {k: v for k, v in item.items() if k != "kind"}
+        raise ValidationError(
+            "each batch request is a PromptRequest, CodeRequest, ReviewRequest or TestsRequest, "
+            "or a mapping with kind= one of prompt, code, review, tests",
+            field="requests",
+        )
+
+
+class Generator(_GeneratorBase):
+    """``client.generate`` for :class:`~groqgen.Client`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stream = StreamFactory(self)
+
+    # -- the four kinds ------------------------------------------------------------------------
+
+    @overload
+    def prompt(
+        self,
+        topic: str,
+        *,
+        prompt_type: str = ...,
+        tone: str = ...,
+        length: int = ...,
+        additional_context: str | None = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[False] = ...,
+    ) -> Prompt: ...
+    @overload
+    def prompt(
+        self,
+        topic: str,
+        *,
+        prompt_type: str = ...,
+        tone: str = ...,
+        length: int = ...,
+        additional_context: str | None = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[True],
+    ) -> DryRun: ...
+    def prompt(
+        self,
+        topic: str,
+        *,
+        prompt_type: str = "writing",
+        tone: str = "professional",
+        length: int = 50,
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> Prompt | DryRun:
+        """Generate a prompt about ``topic`` and record it (``dry_run``: only show the request)."""
+        inputs = {
+            "topic": topic,
+            "prompt_type": prompt_type,
+            "tone": tone,
+            "length": length,
+            "additional_context": additional_context,
+            "model": model,
+            "project_id": project_id,
+        }
+        return self._generate("prompt", inputs, dry_run)  # type: ignore[no-any-return]
+
+    @overload
+    def code(
+        self,
+        description: str,
+        *,
+        language: str,
+        framework: str,
+        additional_context: str | None = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[False] = ...,
+    ) -> CodeGeneration: ...
+    @overload
+    def code(
+        self,
+        description: str,
+        *,
+        language: str,
+        framework: str,
+        additional_context: str | None = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[True],
+    ) -> DryRun: ...
+    def code(
+        self,
+        description: str,
+        *,
+        language: str,
+        framework: str,
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> CodeGeneration | DryRun:
+        """Generate code that does what ``description`` says, and record it."""
+        inputs = {
+            "description": description,
+            "language": language,
+            "framework": framework,
+            "additional_context": additional_context,
+            "model": model,
+            "project_id": project_id,
+        }
+        return self._generate("code", inputs, dry_run)  # type: ignore[no-any-return]
+
+    @overload
+    def review(
+        self,
+        code: str,
+        *,
+        language: str,
+        review_type: str = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[False] = ...,
+    ) -> CodeReview: ...
+    @overload
+    def review(
+        self,
+        code: str,
+        *,
+        language: str,
+        review_type: str = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[True],
+    ) -> DryRun: ...
+    def review(
+        self,
+        code: str,
+        *,
+        language: str,
+        review_type: str = "general",
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> CodeReview | DryRun:
+        """Review ``code`` and record the review.
+
+        The review is markdown: summary, strengths, issues by severity, suggested fixes.
+        """
+        inputs = {
+            "code": code,
+            "language": language,
+            "review_type": review_type,
+            "model": model,
+            "project_id": project_id,
+        }
+        return self._generate("review", inputs, dry_run)  # type: ignore[no-any-return]
+
+    @overload
+    def tests(
+        self,
+        code: str,
+        *,
+        language: str,
+        framework: str,
+        test_types: Sequence[str] = ...,
+        coverage: str = ...,
+        additional_context: str | None = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[False] = ...,
+    ) -> TestGeneration: ...
+    @overload
+    def tests(
+        self,
+        code: str,
+        *,
+        language: str,
+        framework: str,
+        test_types: Sequence[str] = ...,
+        coverage: str = ...,
+        additional_context: str | None = ...,
+        model: str | None = ...,
+        project_id: UUID | str | None = ...,
+        dry_run: Literal[True],
+    ) -> DryRun: ...
+    def tests(
+        self,
+        code: str,
+        *,
+        language: str,
+        framework: str,
+        test_types: Sequence[str] = ("unit",),
+        coverage: str = "moderate",
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> TestGeneration | DryRun:
+        """Generate a test suite for ``code`` in ``framework`` and record it."""
+        inputs = {
+            "code": code,
+            "language": language,
+            "framework": framework,
+            "test_types": list(test_types),
+            "coverage": coverage,
+            "additional_context": additional_context,
+            "model": model,
+            "project_id": project_id,
+        }
+        return self._generate("tests", inputs, dry_run)  # type: ignore[no-any-return]
+
+    # -- I/O -----------------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        if self._groq is None:
+            import groq
+
+            options = self._groq_options()
+            if self._http is None:
+                self._http = make_http_client(self._settings.timeout, asynchronous=False)
+            self._groq = groq.Groq(http_client=self._http, **options)
+        return self._groq
+
+    def _retrying(self, *, gate: bool) -> Any:
+        import tenacity
+
+        return tenacity.Retrying(**self.policy.tenacity_kwargs(self.gate if gate else None))
+
+    def _generate(self, kind: str, inputs: Mapping[str, Any], dry_run: bool) -> Any:
+        generation = self._prepare(kind, inputs)
+        if dry_run:
+            return generation.chat
+        return self._record(generation, self._complete(generation))
+
+    def _complete(self, generation: Generation) -> Completion:
+        client = self._client()
+        try:
+            for attempt in self._retrying(gate=True):
+                with attempt:
+                    time.sleep(self.gate.delay())
+                    started = time.perf_counter()
+                    raw = client.chat.completions.with_raw_response.create(
+                        **generation.chat.parameters
+                    )
+                    return completion_from(raw.parse(), raw.headers, started)
+        except Exception as exc:
+            raise self._failure(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _failure(self, exc: BaseException) -> GroqgenError:
+        error = translate_groq_error(exc)
+        if isinstance(error, GenerationError) and error.code in MODEL_ERRORS:
+            return self._with_models(error, self.available_models())
+        return error
+
+    def available_models(self) -> list[str] | None:
+        """The ids of the models Groq serves now (fetched once per client; None if unknown)."""
+        if self._models is None:
+            try:
+                self._models = sorted(m.id for m in self._client().models.list().data)
+            except Exception:
+                return None
+        return self._models
+
+    def _record(self, generation: Generation, completion: Completion) -> Any:
+        return self._store_record(generation.record(completion), generation.kind.table)
+
+    def _store_record(self, record: ops.Record, table: str) -> Any:
+        try:
+            for attempt in self._retrying(gate=False):
+                with attempt:
+                    row = self._store.execute(record)
+        except GroqgenError as exc:
+            raise self._recording_failed(self._outbox.add(record, str(exc)), exc) from exc
+        return TABLES[table].row.model_validate(row)
+
+    def close(self) -> None:
+        """Close the HTTP client if groqgen made it."""
+        if self._owns_http and self._http is not None:
+            self._http.close()
+
+
+class StreamFactory:
+    """``client.generate.stream``: the same four kinds, streamed."""
+
+    def __init__(self, generator: Generator) -> None:
+        self._generator = generator
+
+    def _open(self, kind: str, inputs: Mapping[str, Any]) -> Stream:
+        return Stream(self._generator, self._generator._prepare(kind, inputs))
+
+    def prompt(
+        self,
+        topic: str,
+        *,
+        prompt_type: str = "writing",
+        tone: str = "professional",
+        length: int = 50,
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+    ) -> Stream:
+        """Stream a prompt about ``topic``; the stored row is ``stream.result`` at the end."""
+        return self._open(
+            "prompt",
+            {
+                "topic": topic,
+                "prompt_type": prompt_type,
+                "tone": tone,
+                "length": length,
+                "additional_context": additional_context,
+                "model": model,
+                "project_id": project_id,
+            },
+        )
+
+    def code(
+        self,
+        description: str,
+        *,
+        language: str,
+        framework: str,
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+    ) -> Stream:
+        """Stream code for ``description``; the stored row is ``stream.result`` at the end."""
+        return self._open(
+            "code",
+            {
+                "description": description,
+                "language": language,
+                "framework": framework,
+                "additional_context": additional_context,
+                "model": model,
+                "project_id": project_id,
+            },
+        )
+
+    def review(
+        self,
+        code: str,
+        *,
+        language: str,
+        review_type: str = "general",
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+    ) -> Stream:
+        """Stream a review of ``code``; the stored row is ``stream.result`` at the end."""
+        return self._open(
+            "review",
+            {
+                "code": code,
+                "language": language,
+                "review_type": review_type,
+                "model": model,
+                "project_id": project_id,
+            },
+        )
+
+    def tests(
+        self,
+        code: str,
+        *,
+        language: str,
+        framework: str,
+        test_types: Sequence[str] = ("unit",),
+        coverage: str = "moderate",
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+    ) -> Stream:
+        """Stream a test suite for ``code``; the stored row is ``stream.result`` at the end."""
+        return self._open(
+            "tests",
+            {
+                "code": code,
+                "language": language,
+                "framework": framework,
+                "test_types": list(test_types),
+                "coverage": coverage,
+                "additional_context": additional_context,
+                "model": model,
+                "project_id": project_id,
+            },
+        )
+
+
+class Stream:
+    """A streamed generation: iterate it for text deltas; ``result`` is the stored row.
+
+    The row is recorded once, after the last chunk, with the usage Groq reports at the end. A
+    stream that breaks off, or that is left before its end, records nothing.
+    """
+
+    def __init__(self, generator: Generator, generation: Generation) -> None:
+        self._generator = generator
+        self._state = _StreamState(generation)
+        self._response: Any = None
+        self._result: Any = None
+
+    def __enter__(self) -> Stream:
+        generator = self._generator
+        client = generator._client()
+        parameters = {**self._state.generation.chat.parameters, "stream": True}
+        try:
+            for attempt in generator._retrying(gate=True):
+                with attempt:
+                    time.sleep(generator.gate.delay())
+                    raw = client.chat.completions.with_raw_response.create(**parameters)
+                    self._state.request_id = raw.headers.get("x-request-id")
+                    self._response = raw.parse()
+        except Exception as exc:
+            raise generator._failure(exc) from exc
+        return self
+
+    def __iter__(self) -> Iterator[str]:
+        if self._response is None:
+            raise GenerationError("use the stream in a with block: with client.generate.stream...")
+        try:
+            for chunk in self._response:
+                delta = self._state.feed(chunk)
+                if delta:
+                    yield delta
+        except GroqgenError:
+            raise
+        except Exception as exc:
+            raise self._generator._failure(exc) from exc
+        generation = self._state.generation
+        self._result = self._generator._record(generation, self._state.completion())
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._response is not None:
+            self._response.close()
+
+    @property
+    def text(self) -> str:
+        """Everything received so far."""
+        return "".join(self._state.pieces)
+
+    @property
+    def result(self) -> Any:
+        """The stored row, once the stream has been read to its end."""
+        if self._result is None:
+            raise GenerationError("the stream has not been read to its end; nothing is recorded")
+        return self._result
+
+
+class OutboxClient:
+    """``client.outbox``: generations that are paid for but not recorded yet."""
+
+    def __init__(self, outbox: Outbox, generator: Generator) -> None:
+        self._outbox = outbox
+        self._generator = generator
+
+    @property
+    def path(self) -> Any:
+        """Where the journal lives."""
+        return self._outbox.path
+
+    def pending(self) -> list[PendingGeneration]:
+        """Entries of this client's store that are not recorded yet, oldest first."""
+        return self._outbox.pending()
+
+    def flush(self) -> FlushResult:
+        """Record every pending entry of this store (idempotent: nothing is stored twice)."""
+        result = FlushResult(skipped_other_stores=self._outbox.others())
+        for entry in self._outbox.pending():
+            try:
+                for attempt in self._generator._retrying(gate=False):
+                    with attempt:
+                        self._generator._store.execute(entry.to_record())
+            except GroqgenError as exc:
+                result.failed.append((entry, str(exc)))
+                continue
+            self._outbox.mark_recorded(entry)
+            result.recorded += 1
+        if result.recorded and not result.failed:
+            self._outbox.compact()
+        return result
+
+
+# -- asyncio ------------------------------------------------------------------------------------
+
+
+class AsyncGenerator(_GeneratorBase):
+    """``client.generate`` for :class:`~groqgen.AsyncClient`.
+
+    Every method is awaitable, plus :meth:`many` for batches.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stream = AsyncStreamFactory(self)
+        self._models_lock: asyncio.Lock | None = None
+
+    async def prompt(
+        self,
+        topic: str,
+        *,
+        prompt_type: str = "writing",
+        tone: str = "professional",
+        length: int = 50,
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> Any:
+        """Generate a prompt about ``topic`` and record it (``dry_run``: only show the request)."""
+        return await self._generate(
+            "prompt",
+            {
+                "topic": topic,
+                "prompt_type": prompt_type,
+                "tone": tone,
+                "length": length,
+                "additional_context": additional_context,
+                "model": model,
+                "project_id": project_id,
+            },
+            dry_run,
+        )
+
+    async def code(
+        self,
+        description: str,
+        *,
+        language: str,
+        framework: str,
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> Any:
+        """Generate code that does what ``description`` says, and record it."""
+        return await self._generate(
+            "code",
+            {
+                "description": description,
+                "language": language,
+                "framework": framework,
+                "additional_context": additional_context,
+                "model": model,
+                "project_id": project_id,
+            },
+            dry_run,
+        )
+
+    async def review(
+        self,
+        code: str,
+        *,
+        language: str,
+        review_type: str = "general",
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> Any:
+        """Review ``code`` and record the review."""
+        return await self._generate(
+            "review",
+            {
+                "code": code,
+                "language": language,
+                "review_type": review_type,
+                "model": model,
+                "project_id": project_id,
+            },
+            dry_run,
+        )
+
+    async def tests(
+        self,
+        code: str,
+        *,
+        language: str,
+        framework: str,
+        test_types: Sequence[str] = ("unit",),
+        coverage: str = "moderate",
+        additional_context: str | None = None,
+        model: str | None = None,
+        project_id: UUID | str | None = None,
+        dry_run: bool = False,
+    ) -> Any:
+        """Generate a test suite for ``code`` in ``framework`` and record it."""
+        return await self._generate(
+            "tests",
+            {
+                "code": code,
+                "language": language,
+                "framework": framework,
+                "test_types": list(test_types),
+                "coverage": coverage,
+                "additional_context": additional_context,
+                "model": model,
+                "project_id": project_id,
+            },
+            dry_run,
+        )
+
+    async def many(
+        self, requests: Iterable[Any], *, concurrency: int = 8, progress: bool | None = None
+    ) -> list[BatchItem]:
+        """Run a batch with at most ``concurrency`` generations at once.
+
+        ``requests`` are :class:`~groqgen.generation.PromptRequest` (and the other request
+        models) or mappings with ``kind=``. Every request is validated before the first one is
+        sent. Results come back in input order, each with its row or its error; one failure
+        does not stop the batch. When Groq signals a rate limit, the whole batch waits. A
+        progress bar is shown when a terminal or notebook is attached (``progress=`` forces
+        it on or off).
+        """
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValidationError(
+                "concurrency must be a whole number of at least 1", field="concurrency"
+            )
+        items = list(requests)
+        prepared = [self._as_request(item) for item in items]
+        generations = [self._prepare(kind, inputs) for kind, inputs in prepared]
+        results: list[BatchItem | None] = [None] * len(items)
+        slots = asyncio.Semaphore(concurrency)
+        bar = _Progress(len(items), progress)
+
+        async def run(index: int, generation: Generation) -> None:
+            async with slots:
+                try:
+                    row = await self._record(generation, await self._complete(generation))
+                    results[index] = BatchItem(items[index], result=row)
+                except GroqgenError as exc:
+                    results[index] = BatchItem(items[index], error=exc)
+                bar.advance(results[index])
+
+        try:
+            await asyncio.gather(*(run(i, g) for i, g in enumerate(generations)))
+        finally:
+            bar.close()
+        return [r for r in results if r is not None]
+
+    # -- I/O -----------------------------------------------------------------------------------
+
+    def _client(self) -> Any:
+        if self._groq is None:
+            import groq
+
+            options = self._groq_options()
+            if self._http is None:
+                self._http = make_http_client(self._settings.timeout, asynchronous=True)
+            self._groq = groq.AsyncGroq(http_client=self._http, **options)
+        return self._groq
+
+    def _retrying(self, *, gate: bool) -> Any:
+        import tenacity
+
+        return tenacity.AsyncRetrying(**self.policy.tenacity_kwargs(self.gate if gate else None))
+
+    async def _generate(self, kind: str, inputs: Mapping[str, Any], dry_run: bool) -> Any:
+        generation = self._prepare(kind, inputs)
+        if dry_run:
+            return generation.chat
+        return await self._record(generation, await self._complete(generation))
+
+    async def _complete(self, generation: Generation) -> Completion:
+        client = self._client()
+        try:
+            async for attempt in self._retrying(gate=True):
+                with attempt:
+                    await asyncio.sleep(self.gate.delay())
+                    started = time.perf_counter()
+                    raw = await client.chat.completions.with_raw_response.create(
+                        **generation.chat.parameters
+                    )
+                    return completion_from(await raw.parse(), raw.headers, started)
+        except Exception as exc:
+            raise await self._failure(exc) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _failure(self, exc: BaseException) -> GroqgenError:
+        error = translate_groq_error(exc)
+        if isinstance(error, GenerationError) and error.code in MODEL_ERRORS:
+            return self._with_models(error, await self.available_models())
+        return error
+
+    async def available_models(self) -> list[str] | None:
+        """The ids of the models Groq serves now (fetched once per client; None if unknown)."""
+        if self._models is None:
+            try:
+                page = await self._client().models.list()
+                self._models = sorted(m.id for m in page.data)
+            except Exception:
+                return None
+        return self._models
+
+    async def _record(self, generation: Generation, completion: Completion) -> Any:
+        return await self._store_record(generation.record(completion), generation.kind.table)
+
+    async def _store_record(self, record: ops.Record, table: str) -> Any:
+        try:
+            async for attempt in self._retrying(gate=False):
+                with attempt:
+                    row = await self._store.execute(record)
+        except GroqgenError as exc:
+            entry = await asyncio.to_thread(self._outbox.add, record, str(exc))
+            raise self._recording_failed(entry, exc) from exc
+        return TABLES[table].row.model_validate(row)
+
+    async def close(self) -> None:
+        """Close the HTTP client if groqgen made it."""
+        if self._owns_http and self._http is not None:
+            await self._http.aclose()
+
+
+class AsyncStreamFactory:
+    """``client.generate.stream`` for asyncio."""
+
+    def __init__(self, generator: AsyncGenerator) -> None:
+        self._generator = generator
+
+    def _open(self, kind: str, inputs: Mapping[str, Any]) -> AsyncStream:
+        return AsyncStream(self._generator, self._generator._prepare(kind, inputs))
+
+    def prompt(self, topic: str, **options: Any) -> AsyncStream:
+        """Stream a prompt about ``topic`` (same options as ``generate.prompt``)."""
+        return self._open("prompt", {"topic": topic, **options})
+
+    def code(self, description: str, **options: Any) -> AsyncStream:
+        """Stream code for ``description`` (same options as ``generate.code``)."""
+        return self._open("code", {"description": description, **options})
+
+    def review(self, code: str, **options: Any) -> AsyncStream:
+        """Stream a review of ``code`` (same options as ``generate.review``)."""
+        return self._open("review", {"code": code, **options})
+
+    def tests(self, code: str, **options: Any) -> AsyncStream:
+        """Stream a test suite for ``code`` (same options as ``generate.tests``)."""
+        if "test_types" in options:
+            options["test_types"] = list(options["test_types"])
+        return self._open("tests", {"code": code, **options})
+
+
+class AsyncStream:
+    """:class:`Stream` for asyncio: ``async with`` it and ``async for`` the deltas."""
+
+    def __init__(self, generator: AsyncGenerator, generation: Generation) -> None:
+        self._generator = generator
+        self._state = _StreamState(generation)
+        self._response: Any = None
+        self._result: Any = None
+
+    async def __aenter__(self) -> AsyncStream:
+        generator = self._generator
+        client = generator._client()
+        parameters = {**self._state.generation.chat.parameters, "stream": True}
+        try:
+            async for attempt in generator._retrying(gate=True):
+                with attempt:
+                    await asyncio.sleep(generator.gate.delay())
+                    raw = await client.chat.completions.with_raw_response.create(**parameters)
+                    self._state.request_id = raw.headers.get("x-request-id")
+                    self._response = await raw.parse()
+        except Exception as exc:
+            raise await generator._failure(exc) from exc
+        return self
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        if self._response is None:
+            raise GenerationError("use the stream in an async with block")
+        try:
+            async for chunk in self._response:
+                delta = self._state.feed(chunk)
+                if delta:
+                    yield delta
+        except GroqgenError:
+            raise
+        except Exception as exc:
+            raise await self._generator._failure(exc) from exc
+        generation = self._state.generation
+        self._result = await self._generator._record(generation, self._state.completion())
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._response is not None:
+            await self._response.close()
+
+    @property
+    def text(self) -> str:
+        """Everything received so far."""
+        return "".join(self._state.pieces)
+
+    @property
+    def result(self) -> Any:
+        """The stored row, once the stream has been read to its end."""
+        if self._result is None:
+            raise GenerationError("the stream has not been read to its end; nothing is recorded")
+        return self._result
+
+
+class AsyncOutboxClient:
+    """``client.outbox`` for asyncio."""
+
+    def __init__(self, outbox: Outbox, generator: AsyncGenerator) -> None:
+        self._outbox = outbox
+        self._generator = generator
+
+    @property
+    def path(self) -> Any:
+        """Where the journal lives."""
+        return self._outbox.path
+
+    async def pending(self) -> list[PendingGeneration]:
+        """Entries of this client's store that are not recorded yet, oldest first."""
+        return await asyncio.to_thread(self._outbox.pending)
+
+    async def flush(self) -> FlushResult:
+        """Record every pending entry of this store (idempotent: nothing is stored twice)."""
+        result = FlushResult(skipped_other_stores=await asyncio.to_thread(self._outbox.others))
+        for entry in await self.pending():
+            try:
+                async for attempt in self._generator._retrying(gate=False):
+                    with attempt:
+                        await self._generator._store.execute(entry.to_record())
+            except GroqgenError as exc:
+                result.failed.append((entry, str(exc)))
+                continue
+            await asyncio.to_thread(self._outbox.mark_recorded, entry)
+            result.recorded += 1
+        if result.recorded and not result.failed:
+            await asyncio.to_thread(self._outbox.compact)
+        return result
+
+
+class _Progress:
+    """A progress line on a terminal or a bar in a notebook; silent otherwise."""
+
+    def __init__(self, total: int, wanted: bool | None) -> None:
+        self.total, self.done, self.failed = total, 0, 0
+        self._bar: Any = None
+        self._line = False
+        if wanted is False or total == 0:
+            return
+        in_notebook = "ipykernel" in sys.modules
+        if wanted or in_notebook or sys.stderr.isatty():
+            try:
+                from tqdm.auto import tqdm  # type: ignore[import-untyped, import-not-found, unused-ignore]
+
+                self._bar = tqdm(total=total, desc="generating", unit="gen")
+            except ImportError:
+                self._line = True
+
+    def advance(self, item: BatchItem | None) -> None:
+        self.done += 1
+        if item is not None and not item.ok:
+            self.failed += 1
+        if self._bar is not None:
+            self._bar.update(1)
+            if self.failed:
+                self._bar.set_postfix(failed=self.failed)
+        elif self._line:
+            sys.stderr.write(f"\rgenerating {self.done}/{self.total}  failed {self.failed}")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self._line:
+            sys.stderr.write("\n")

@@ -1,0 +1,366 @@
+"""The generator over every store and flavour, against a local Groq stand-in.
+
+Each test drives ``client.generate`` the same way on {SQLite, PostgreSQL} x {sync, async};
+the peer (tests/groq_peer.py) answers in Groq's wire format and injects the failures.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from groqgen import (
+    ConfigurationError,
+    GenerationError,
+    RecordingFailed,
+    StoreError,
+    ValidationError,
+)
+from groqgen.generation import DryRun
+from groqgen.stores import ops
+from tests.conftest import StoreCase
+from tests.groq_peer import (
+    decommissioned,
+    malformed,
+    rate_limited,
+    reset,
+    slow,
+    unavailable,
+)
+
+CODE = "def add(a, b):\n    return a + b\n"
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "prompt": ("prompt", {"topic": "release notes", "tone": "casual", "length": 40}),
+    "code": ("code", {"description": "add two numbers", "language": "python", "framework": "none"}),
+    "review": ("review", {"code": CODE, "language": "python", "review_type": "bugs"}),
+    "tests": (
+        "tests",
+        {"code": CODE, "language": "python", "framework": "pytest", "test_types": ["unit", "edge"]},
+    ),
+}
+TABLE_OF = {
+    "prompt": "prompts",
+    "code": "code_generations",
+    "review": "code_reviews",
+    "tests": "tests",
+}
+
+
+def _call(case: StoreCase, kind: str, **extra: Any) -> Any:
+    name, inputs = CALLS[kind]
+    first, *_ = inputs.values()
+    rest = {k: v for k, v in list(inputs.items())[1:]}
+    return getattr(case.client.generate, name)(first, **rest, **extra)
+
+
+def _repo(case: StoreCase, kind: str) -> Any:
+    return getattr(case.client, TABLE_OF[kind])
+
+
+@pytest.fixture
+def case(generator_case: StoreCase) -> StoreCase:
+    return generator_case
+
+
+# -- one call, one generation, one atomic record ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(CALLS))
+def test_generate_records_the_row_and_its_activity_entry(
+    case: StoreCase, groq_peer: Any, kind: str
+) -> None:
+    row = _call(case, kind)
+    assert _repo(case, kind).get(row.id) == row
+    assert row.user_id == case.user_id
+    (entry,) = case.client.activity_logs.recent()
+    assert entry.id == row.id
+    assert (
+        entry.activity_type
+        == {
+            "prompt": "prompt_generation",
+            "code": "code_generation",
+            "review": "code_review",
+            "tests": "test_generation",
+        }[kind]
+    )
+    meta = entry.metadata
+    assert meta["table"] == TABLE_OF[kind]
+    assert meta["record_id"] == str(row.id)
+    assert meta["model"] == "llama-3.3-70b-versatile"
+    assert meta["total_tokens"] == meta["prompt_tokens"] + meta["completion_tokens"] > 0
+    assert meta["request_id"].startswith("req_")
+    assert meta["latency_ms"] >= 0
+    assert meta["template_version"].startswith(kind)
+    assert "queue_time" in meta and "total_time" in meta
+    assert len(groq_peer.chat_requests) == 1
+
+
+@pytest.mark.parametrize("kind", ["code", "tests"])
+def test_code_and_tests_are_stored_without_the_prose(case: StoreCase, kind: str) -> None:
+    row = _call(case, kind)
+    stored = row.generated_code if kind == "code" else row.generated_tests
+    assert stored == "def add(a, b):\n    return a + b\n"
+
+
+def test_a_review_stays_markdown(case: StoreCase, groq_peer: Any) -> None:
+    groq_peer.reply = "## Summary\nFine.\n\n## Issues\n1. **Severity**: low — naming."
+    assert _call(case, "review").review_result == groq_peer.reply
+
+
+def test_the_prompt_is_stored_alone(case: StoreCase, groq_peer: Any) -> None:
+    groq_peer.reply = 'Here is your prompt:\n\n"Write release notes for version 2 of our app."'
+    assert _call(case, "prompt").generated_prompt == "Write release notes for version 2 of our app."
+
+
+def test_the_request_carries_the_built_messages(case: StoreCase, groq_peer: Any) -> None:
+    preview = _call(case, "review", dry_run=True)
+    _call(case, "review")
+    (sent,) = groq_peer.chat_requests
+    assert sent.json["messages"] == preview.messages
+    assert sent.json["model"] == preview.model
+    assert sent.json["temperature"] == preview.parameters["temperature"]
+
+
+def test_a_project_generation_is_filed_in_the_project(case: StoreCase) -> None:
+    project = case.client.projects.create("Launch")
+    row = _call(case, "prompt", project_id=project.id)
+    assert row.project_id == project.id
+    assert case.client.projects.resource_counts(project.id).prompt_count == 1
+    assert case.client.activity_logs.get(row.id).project_id == project.id
+
+
+# -- no network, nothing stored -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", list(CALLS))
+def test_dry_run_shows_the_exact_request_and_sends_nothing(
+    case: StoreCase, groq_peer: Any, kind: str
+) -> None:
+    preview = _call(case, kind, dry_run=True)
+    assert isinstance(preview, DryRun)
+    assert preview.parameters["messages"] == preview.messages
+    assert [m["role"] for m in preview.messages] == ["system", "user"]
+    assert preview.model == "llama-3.3-70b-versatile"
+    assert groq_peer.requests == []
+    assert _repo(case, kind).count() == 0
+    assert case.client.activity_logs.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "bad", "field"),
+    [
+        ("prompt", {"length": 101}, "length"),
+        ("prompt", {"tone": "sarcastic"}, "tone"),
+        ("prompt", {"topic": ""}, "topic"),
+        ("tests", {"test_types": ["unit", "smoke"]}, "test_types.1"),
+        ("review", {"review_type": "style"}, "review_type"),
+        ("code", {"language": ""}, "language"),
+        ("prompt", {"project_id": "nope"}, "project_id"),
+    ],
+)
+def test_bad_input_is_refused_before_any_request(
+    case: StoreCase, groq_peer: Any, kind: str, bad: dict[str, Any], field: str
+) -> None:
+    name, inputs = CALLS[kind]
+    merged = {**inputs, **bad}
+    first_key = next(iter(inputs))
+    with pytest.raises(ValidationError) as info:
+        getattr(case.client.generate, name)(merged.pop(first_key), **merged)
+    assert info.value.field == field
+    assert groq_peer.requests == []
+
+
+def test_without_an_api_key_nothing_is_sent(
+    tmp_path: Any, groq_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groqgen import Client
+
+    monkeypatch.delenv("GROQ_API_KEY", raising=False)
+    with Client(home=tmp_path, groq_base_url=groq_peer.base_url) as client:
+        with pytest.raises(ConfigurationError, match="GROQ_API_KEY") as info:
+            client.generate.prompt("x")
+        assert info.value.setting == "GROQ_API_KEY"
+    assert groq_peer.requests == []
+
+
+# -- retries and failures ------------------------------------------------------------------------------
+
+
+def test_a_429_is_retried_after_the_wait_groq_asks_for(case: StoreCase, groq_peer: Any) -> None:
+    groq_peer.script(rate_limited(retry_after=1))
+    started = time.monotonic()
+    row = _call(case, "prompt")
+    assert time.monotonic() - started >= 1.0
+    assert len(groq_peer.chat_requests) == 2
+    assert _repo(case, "prompt").count() == 1
+    assert case.client.activity_logs.get(row.id)
+
+
+def test_a_503_until_retries_run_out_is_a_typed_error_and_stores_nothing(
+    case: StoreCase, groq_peer: Any
+) -> None:
+    groq_peer.script(unavailable(), unavailable(), unavailable())
+    with pytest.raises(GenerationError) as info:
+        _call(case, "code")
+    assert info.value.status_code == 503
+    assert info.value.request_id and info.value.request_id.startswith("req_")
+    assert len(groq_peer.chat_requests) == 3  # max_retries=2
+    assert _repo(case, "code").count() == 0
+    assert case.client.activity_logs.count() == 0
+
+
+def test_a_reset_connection_is_retried(case: StoreCase, groq_peer: Any) -> None:
+    groq_peer.script(reset())
+    _call(case, "prompt")
+    assert len(groq_peer.chat_requests) == 2
+    assert _repo(case, "prompt").count() == 1
+
+
+def test_a_response_slower_than_the_timeout_is_a_typed_error(tmp_path: Any, groq_peer: Any) -> None:
+    from groqgen import Client
+
+    groq_peer.script(slow(3), slow(3))
+    with Client(
+        home=tmp_path,
+        groq_api_key="k",
+        groq_base_url=groq_peer.base_url,
+        timeout=0.5,
+        max_retries=1,
+    ) as client:
+        with pytest.raises(GenerationError, match="timeout|in time"):
+            client.generate.prompt("x")
+        assert client.prompts.count() == 0
+
+
+def test_malformed_json_is_a_typed_error_and_is_not_paid_for_twice(
+    case: StoreCase, groq_peer: Any
+) -> None:
+    groq_peer.script(malformed())
+    with pytest.raises(GenerationError, match="malformed"):
+        _call(case, "prompt")
+    assert len(groq_peer.chat_requests) == 1
+    assert _repo(case, "prompt").count() == 0
+
+
+def test_a_decommissioned_model_names_the_available_ones(case: StoreCase, groq_peer: Any) -> None:
+    groq_peer.script(decommissioned("llama3-70b-8192"), decommissioned("llama3-70b-8192"))
+    for _ in range(2):
+        with pytest.raises(GenerationError) as info:
+            _call(case, "prompt", model="llama3-70b-8192")
+        assert info.value.code == "model_decommissioned"
+        assert info.value.status_code == 400
+        assert "llama-3.3-70b-versatile" in str(info.value)
+    assert groq_peer.count("/models") == 1  # listed once per client
+    assert len(groq_peer.chat_requests) == 2  # a 400 is not retried
+
+
+# -- recording: retried, idempotent, never lost -------------------------------------------------------
+
+
+class FlakyStore:
+    """Wraps a store: the first ``failures`` Record operations fail (optionally after the
+    database committed them, like a timeout on the way back)."""
+
+    def __init__(self, inner: Any, failures: int, *, commit_first: bool = False) -> None:
+        self.inner, self.failures, self.commit_first = inner, failures, commit_first
+        self.records = 0
+
+    def _fail(self, op: Any) -> bool:
+        if isinstance(op, ops.Record) and self.failures > 0:
+            self.failures -= 1
+            return True
+        return False
+
+    def execute(self, op: Any) -> Any:
+        if isinstance(op, ops.Record):
+            self.records += 1
+        if self._fail(op):
+            if self.commit_first:
+                self.inner.execute(op)
+            raise StoreError("connection lost", transient=True)
+        return self.inner.execute(op)
+
+
+class AsyncFlakyStore(FlakyStore):
+    async def execute(self, op: Any) -> Any:  # type: ignore[override]
+        if isinstance(op, ops.Record):
+            self.records += 1
+        if self._fail(op):
+            if self.commit_first:
+                await self.inner.execute(op)
+            raise StoreError("connection lost", transient=True)
+        return await self.inner.execute(op)
+
+
+def _swap_store(case: StoreCase, **options: Any) -> FlakyStore:
+    client = getattr(case.client, "_target", case.client)
+    generator = client.generate
+    flaky = (AsyncFlakyStore if "async" in case.kind else FlakyStore)(generator._store, **options)
+    generator._store = flaky
+    return flaky
+
+
+def test_a_write_that_timed_out_after_committing_is_retried_into_one_row(
+    case: StoreCase, groq_peer: Any
+) -> None:
+    flaky = _swap_store(case, failures=1, commit_first=True)
+    row = _call(case, "tests")
+    assert flaky.records == 2
+    assert _repo(case, "tests").count() == 1
+    assert case.client.activity_logs.count() == 1
+    assert _repo(case, "tests").get(row.id) == row
+    assert len(groq_peer.chat_requests) == 1
+
+
+def test_a_store_that_stays_down_sends_the_result_to_the_outbox(
+    case: StoreCase, groq_peer: Any
+) -> None:
+    groq_peer.reply = "Write release notes, grouped by feature."
+    flaky = _swap_store(case, failures=10)
+    with pytest.raises(RecordingFailed) as info:
+        _call(case, "prompt")
+    assert flaky.records == 3  # the write was retried (max_retries=2)...
+    assert len(groq_peer.chat_requests) == 1  # ...the generation was not
+    pending = info.value.result
+    assert pending.values["generated_prompt"] == "Write release notes, grouped by feature."
+    assert [p.id for p in case.client.outbox.pending()] == [pending.id]
+    assert _repo(case, "prompt").count() == 0
+
+    flaky.failures = 0
+    first = case.client.outbox.flush()
+    assert (first.recorded, first.failed) == (1, [])
+    assert (
+        _repo(case, "prompt").get(pending.id).generated_prompt == pending.values["generated_prompt"]
+    )
+    assert case.client.activity_logs.get(pending.id).activity_type == "prompt_generation"
+    assert case.client.outbox.pending() == []
+    again = case.client.outbox.flush()
+    assert again.recorded == 0
+    assert _repo(case, "prompt").count() == 1
+    assert case.client.activity_logs.count() == 1
+
+
+def test_a_crash_between_storing_and_marking_neither_loses_nor_duplicates(
+    case: StoreCase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flaky = _swap_store(case, failures=10)
+    with pytest.raises(RecordingFailed):
+        _call(case, "code")
+    flaky.failures = 0
+    from groqgen.outbox import Outbox
+
+    def crash(self: Any, entry: Any) -> None:
+        raise KeyboardInterrupt("power cut")
+
+    monkeypatch.setattr(Outbox, "mark_recorded", crash)
+    with pytest.raises(KeyboardInterrupt):
+        case.client.outbox.flush()
+    assert _repo(case, "code").count() == 1  # stored, but not marked
+    assert len(case.client.outbox.pending()) == 1
+    monkeypatch.undo()
+    assert case.client.outbox.flush().recorded == 1
+    assert _repo(case, "code").count() == 1
+    assert case.client.activity_logs.count() == 1
+    assert case.client.outbox.pending() == []
