@@ -202,6 +202,19 @@ def generator_case(request: Any, tmp_path: Any, groq_peer: Any) -> Iterator[Stor
     )
 
 
+@pytest.fixture(params=[s for s in STORES if s.endswith("async")])
+def async_generator_case(request: Any, tmp_path: Any, groq_peer: Any) -> Iterator[StoreCase]:
+    """``generator_case`` for the async clients only (batches are an AsyncClient feature)."""
+    yield from _store_case(
+        request,
+        tmp_path,
+        groq_api_key="gsk_test_key",
+        groq_base_url=groq_peer.base_url,
+        max_retries=2,
+        timeout=5,
+    )
+
+
 def _store_case(request: Any, tmp_path: Any, **options: Any) -> Iterator[StoreCase]:
     import asyncio
 

@@ -64,6 +64,11 @@ def case(generator_case: StoreCase) -> StoreCase:
     return generator_case
 
 
+@pytest.fixture
+def async_case(async_generator_case: StoreCase) -> StoreCase:
+    return async_generator_case
+
+
 # -- one call, one generation, one atomic record ----------------------------------------------------
 
 
@@ -229,7 +234,7 @@ def test_a_response_slower_than_the_timeout_is_a_typed_error(tmp_path: Any, groq
         timeout=0.5,
         max_retries=1,
     ) as client:
-        with pytest.raises(GenerationError, match="timeout|in time"):
+        with pytest.raises(GenerationError, match=r"timeout|in time"):
             client.generate.prompt("x")
         assert client.prompts.count() == 0
 
@@ -364,3 +369,176 @@ def test_a_crash_between_storing_and_marking_neither_loses_nor_duplicates(
     assert _repo(case, "code").count() == 1
     assert case.client.activity_logs.count() == 1
     assert case.client.outbox.pending() == []
+
+
+# -- streaming ------------------------------------------------------------------------------------
+
+
+def _stream(case: StoreCase, kind: str, *, stop_after: int | None = None) -> tuple[list[str], Any]:
+    """Read a streamed generation to its end (or leave after ``stop_after`` deltas)."""
+    name, inputs = CALLS[kind]
+    first_key = next(iter(inputs))
+    rest = {k: v for k, v in inputs.items() if k != first_key}
+    client = getattr(case.client, "_target", case.client)
+    factory = getattr(client.generate.stream, name)
+    deltas: list[str] = []
+    if "async" not in case.kind:
+        with factory(inputs[first_key], **rest) as stream:
+            for delta in stream:
+                deltas.append(delta)
+                if stop_after is not None and len(deltas) >= stop_after:
+                    break
+        return deltas, stream
+
+    async def consume() -> Any:
+        async with factory(inputs[first_key], **rest) as stream:
+            async for delta in stream:
+                deltas.append(delta)
+                if stop_after is not None and len(deltas) >= stop_after:
+                    break
+        return stream
+
+    return deltas, case.client._loop.run_until_complete(consume())
+
+
+@pytest.mark.parametrize("kind", list(CALLS))
+def test_a_stream_yields_deltas_then_records_once_with_the_final_usage(
+    case: StoreCase, groq_peer: Any, kind: str
+) -> None:
+    deltas, stream = _stream(case, kind)
+    assert len(deltas) > 1
+    row = stream.result
+    assert _repo(case, kind).get(row.id) == row
+    assert "".join(deltas) == stream.text
+    entry = case.client.activity_logs.get(row.id)
+    assert entry.metadata["total_tokens"] > 0  # from the final chunk's x_groq.usage
+    assert entry.metadata["request_id"].startswith("req_")
+    assert _repo(case, kind).count() == 1
+    (sent,) = groq_peer.chat_requests
+    assert sent.json["stream"] is True
+
+
+def test_a_stream_that_breaks_off_records_nothing_and_raises(
+    case: StoreCase, groq_peer: Any
+) -> None:
+    from tests.groq_peer import broken_stream
+
+    groq_peer.script(broken_stream(after_chunks=2))
+    with pytest.raises(GenerationError):
+        _stream(case, "code")
+    assert _repo(case, "code").count() == 0
+    assert case.client.activity_logs.count() == 0
+
+
+def test_leaving_a_stream_early_records_nothing(case: StoreCase) -> None:
+    _, stream = _stream(case, "prompt", stop_after=1)
+    with pytest.raises(GenerationError, match="not been read to its end"):
+        stream.result  # noqa: B018
+    assert _repo(case, "prompt").count() == 0
+
+
+def test_a_stream_is_retried_while_it_has_not_started(case: StoreCase, groq_peer: Any) -> None:
+    groq_peer.script(rate_limited(retry_after=0.2))
+    _, stream = _stream(case, "review")
+    assert stream.result.review_result
+    assert len(groq_peer.chat_requests) == 2
+
+
+# -- batches ----------------------------------------------------------------------------------------
+
+
+def _many(case: StoreCase, requests: list[Any], **options: Any) -> list[Any]:
+    return case.client.generate.many(requests, **options)  # type: ignore[no-any-return]
+
+
+def test_a_batch_returns_results_in_input_order(async_case: StoreCase) -> None:
+    from groqgen.generation import CodeRequest, PromptRequest
+
+    requests = [PromptRequest(topic=f"topic {i}") for i in range(6)]
+    requests.insert(3, CodeRequest(description="fizzbuzz", language="python", framework="none"))
+    items = _many(async_case, requests, concurrency=3, progress=False)
+    assert [item.ok for item in items] == [True] * 7
+    assert [item.result.topic for i, item in enumerate(items) if i != 3] == [
+        f"topic {i}" for i in range(6)
+    ]
+    assert items[3].result.generated_code
+    assert async_case.client.prompts.count() == 6
+    assert async_case.client.activity_logs.count() == 7
+
+
+def test_one_failure_does_not_stop_the_batch(async_case: StoreCase, groq_peer: Any) -> None:
+    groq_peer.script(decommissioned("old-model"))
+    items = _many(
+        async_case,
+        [{"kind": "prompt", "topic": "a", "model": "old-model"}, {"kind": "prompt", "topic": "b"}],
+        concurrency=1,
+        progress=False,
+    )
+    assert isinstance(items[0].error, GenerationError)
+    assert items[1].ok
+    assert async_case.client.prompts.count() == 1
+
+
+def test_a_bad_request_in_a_batch_is_refused_before_anything_is_sent(
+    async_case: StoreCase, groq_peer: Any
+) -> None:
+    with pytest.raises(ValidationError):
+        _many(
+            async_case,
+            [{"kind": "prompt", "topic": "ok"}, {"kind": "prompt", "topic": "x", "length": 5}],
+        )
+    assert groq_peer.requests == []
+
+
+def test_a_rate_limit_slows_the_whole_batch(async_case: StoreCase, groq_peer: Any) -> None:
+    arrivals: list[float] = []
+
+    def reply(request: Any) -> str:
+        arrivals.append(time.monotonic())
+        return "Write about it."
+
+    groq_peer.reply, groq_peer.latency = reply, 0.05
+    groq_peer.script(rate_limited(retry_after=1))
+    started = time.monotonic()
+    items = _many(
+        async_case,
+        [{"kind": "prompt", "topic": f"t{i}"} for i in range(8)],
+        concurrency=2,
+        progress=False,
+    )
+    assert all(item.ok for item in items)
+    assert async_case.client.prompts.count() == 8
+    # After the 429, the other worker holds back too: nothing new starts until the wait is
+    # over (without the shared gate it would send a request every ~50 ms meanwhile).
+    during_wait = [t - started for t in arrivals if 0.15 < t - started < 0.9]
+    assert during_wait == []
+    assert len(groq_peer.chat_requests) == 9
+
+
+def test_200_concurrent_generations_make_200_rows_and_200_entries(async_case: StoreCase) -> None:
+    import asyncio
+
+    client = async_case.client._target
+
+    async def main() -> None:
+        kinds = ["prompt", "code", "review", "tests"]
+        calls = []
+        for i in range(200):
+            name, inputs = CALLS[kinds[i % 4]]
+            first_key = next(iter(inputs))
+            rest = {k: v for k, v in inputs.items() if k != first_key}
+            value = f"{inputs[first_key]} #{i}"
+            calls.append(getattr(client.generate, name)(value, **rest))
+        await asyncio.gather(*calls)
+
+    async_case.client._loop.run_until_complete(main())
+    counts = [
+        async_case.client.prompts.count(),
+        async_case.client.code_generations.count(),
+        async_case.client.code_reviews.count(),
+        async_case.client.tests.count(),
+    ]
+    assert counts == [50, 50, 50, 50]
+    assert async_case.client.activity_logs.count() == 200
+    ids = {e.id for e in async_case.client.activity_logs.iter()}
+    assert len(ids) == 200
