@@ -49,6 +49,7 @@ shut down when the peer stops.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -485,10 +486,10 @@ class Malformed(Fault):
     def apply(self, h: _Handler, request: RecordedRequest) -> None:
         text = h.peer.reply_for(request)
         if not request.stream:
-            full = _dumps(chat_completion(request.json, text))
+            full = _dumps(chat_completion(request.json, text, request_id=h.request_id))
             h.send_body(200, full[: len(full) // 2], {})
             return
-        first, second = chat_completion_chunks(request.json, text)[:2]
+        first, second = chat_completion_chunks(request.json, text, request_id=h.request_id)[:2]
         broken = _dumps(second)
         h.send_head(200, "text/event-stream", {"transfer-encoding": "chunked"})
         h.write_chunk(sse([first], done=False))
@@ -513,12 +514,13 @@ class BrokenStream(Fault):
     def apply(self, h: _Handler, request: RecordedRequest) -> None:
         text = h.peer.reply_for(request)
         if not request.stream:
-            full = _dumps(chat_completion(request.json, text))
+            full = _dumps(chat_completion(request.json, text, request_id=h.request_id))
             h.send_head(200, "application/json", {"content-length": str(len(full))})
             h.write(full[: len(full) // 2])
             h.abort(hard=self.hard)
             return
-        chunks = chat_completion_chunks(request.json, text)[: max(self.after_chunks, 0)]
+        chunks = chat_completion_chunks(request.json, text, request_id=h.request_id)
+        chunks = chunks[: max(self.after_chunks, 0)]
         h.send_head(200, "text/event-stream", {"transfer-encoding": "chunked"})
         for event in chunks:
             h.write_chunk(sse([event], done=False))
@@ -603,6 +605,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
     server: _Server
+    _current_rid: str | None = None
 
     @property
     def peer(self) -> GroqPeer:
@@ -688,11 +691,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.peer._record(request)
         try:
-            self._route(request, body)
+            self._route(request)
         except OSError:
             self.close_connection = True
 
-    def _route(self, request: RecordedRequest, body: bytes) -> None:
+    def _route(self, request: RecordedRequest) -> None:
         method, path = request.method, request.path
         if path == CHAT_PATH:
             if method != "POST":
@@ -735,14 +738,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- response side (used by faults)
 
-    def _common_headers(self, tokens_used: int = 0, tokens_left: int | None = None) -> dict[str, str]:
+    def _common_headers(
+        self, tokens_used: int = 0, tokens_left: int | None = None
+    ) -> dict[str, str]:
         n = self.peer.count(CHAT_PATH)
         remaining_tokens = (
             max(RATE_LIMIT_TOKENS - tokens_used, 0) if tokens_left is None else tokens_left
         )
         return {
-            "cache-control": "private, max-age=0, no-store, no-cache, must-revalidate",
-            "vary": "Origin",
             "x-groq-region": REGION,
             "x-ratelimit-limit-requests": str(RATE_LIMIT_REQUESTS),
             "x-ratelimit-limit-tokens": str(RATE_LIMIT_TOKENS),
@@ -750,7 +753,7 @@ class _Handler(BaseHTTPRequestHandler):
             "x-ratelimit-remaining-tokens": str(remaining_tokens),
             "x-ratelimit-reset-requests": "2m59.56s",
             "x-ratelimit-reset-tokens": "7.66s",
-            "x-request-id": self._rid,
+            "x-request-id": self.request_id,
             "cf-ray": f"{secrets.token_hex(8)}-DFW",
         }
 
@@ -759,8 +762,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._current_rid = None
 
     @property
-    def _rid(self) -> str:
-        rid = getattr(self, "_current_rid", None)
+    def request_id(self) -> str:
+        """The ``req_...`` id of the response being written (``x-request-id``, ``x_groq.id``)."""
+        rid = self._current_rid
         if rid is None:
             rid = _request_id()
             self._current_rid = rid
@@ -821,7 +825,7 @@ class _Handler(BaseHTTPRequestHandler):
     def answer_chat(self, request: RecordedRequest) -> None:
         """Groq's successful answer, plain or streamed as the request asks."""
         text = self.peer.reply_for(request)
-        rid = self._rid
+        rid = self.request_id
         if not request.stream:
             payload = chat_completion(request.json, text, request_id=rid)
             self.send_body(200, payload, {}, tokens_used=payload["usage"]["total_tokens"])
@@ -920,10 +924,8 @@ class GroqPeer:
         with self._lock:
             connections = list(self._connections)
         for conn in connections:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)

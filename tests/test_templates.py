@@ -35,11 +35,11 @@ def test_a_template_with_an_unknown_field_fails_before_any_request(
     tmp_path: Path, groq_peer: Any
 ) -> None:
     broken = Template(version="b1", system="{nonexistent}", user="{topic}")
-    with _client(
-        tmp_path, groq_base_url=groq_peer.base_url, templates={"prompt": broken}
-    ) as client:
-        with pytest.raises(ConfigurationError, match="nonexistent") as info:
-            client.generate.prompt("x")
+    with (
+        _client(tmp_path, groq_base_url=groq_peer.base_url, templates={"prompt": broken}) as client,
+        pytest.raises(ConfigurationError, match="nonexistent") as info,
+    ):
+        client.generate.prompt("x")
     assert info.value.setting == "templates"
     assert groq_peer.requests == []
 
