@@ -599,18 +599,36 @@ class StreamFactory:
         )
 
 
-class Stream:
+class _StreamBase:
+    """What both stream flavours hold: the generator, what arrived, and the stored row."""
+
+    def __init__(self, generator: Any, generation: Generation) -> None:
+        self._generator = generator
+        self._state = _StreamState(generation)
+        self._response: Any = None
+        self._result: Any = None
+
+    @property
+    def text(self) -> str:
+        """Everything received so far."""
+        return "".join(self._state.pieces)
+
+    @property
+    def result(self) -> Any:
+        """The stored row, once the stream has been read to its end."""
+        if self._result is None:
+            raise GenerationError("the stream has not been read to its end; nothing is recorded")
+        return self._result
+
+
+class Stream(_StreamBase):
     """A streamed generation: iterate it for text deltas; ``result`` is the stored row.
 
     The row is recorded once, after the last chunk, with the usage Groq reports at the end. A
     stream that breaks off, or that is left before its end, records nothing.
     """
 
-    def __init__(self, generator: Generator, generation: Generation) -> None:
-        self._generator = generator
-        self._state = _StreamState(generation)
-        self._response: Any = None
-        self._result: Any = None
+    _generator: Generator
 
     def __enter__(self) -> Stream:
         generator = self._generator
@@ -651,23 +669,11 @@ class Stream:
         if self._response is not None:
             self._response.close()
 
-    @property
-    def text(self) -> str:
-        """Everything received so far."""
-        return "".join(self._state.pieces)
 
-    @property
-    def result(self) -> Any:
-        """The stored row, once the stream has been read to its end."""
-        if self._result is None:
-            raise GenerationError("the stream has not been read to its end; nothing is recorded")
-        return self._result
+class _OutboxBase:
+    """The journal and the generator whose store and retry policy replay it."""
 
-
-class OutboxClient:
-    """``client.outbox``: generations that are paid for but not recorded yet."""
-
-    def __init__(self, outbox: Outbox, generator: Generator) -> None:
+    def __init__(self, outbox: Outbox, generator: Any) -> None:
         self._outbox = outbox
         self._generator = generator
 
@@ -675,6 +681,12 @@ class OutboxClient:
     def path(self) -> Any:
         """Where the journal lives."""
         return self._outbox.path
+
+
+class OutboxClient(_OutboxBase):
+    """``client.outbox``: generations that are paid for but not recorded yet."""
+
+    _generator: Generator
 
     def pending(self) -> list[PendingGeneration]:
         """Entries of this client's store that are not recorded yet, oldest first."""
@@ -955,14 +967,10 @@ class AsyncStreamFactory:
         return self._open("tests", {"code": code, **options})
 
 
-class AsyncStream:
+class AsyncStream(_StreamBase):
     """:class:`Stream` for asyncio: ``async with`` it and ``async for`` the deltas."""
 
-    def __init__(self, generator: AsyncGenerator, generation: Generation) -> None:
-        self._generator = generator
-        self._state = _StreamState(generation)
-        self._response: Any = None
-        self._result: Any = None
+    _generator: AsyncGenerator
 
     async def __aenter__(self) -> AsyncStream:
         generator = self._generator
@@ -1003,30 +1011,11 @@ class AsyncStream:
         if self._response is not None:
             await self._response.close()
 
-    @property
-    def text(self) -> str:
-        """Everything received so far."""
-        return "".join(self._state.pieces)
 
-    @property
-    def result(self) -> Any:
-        """The stored row, once the stream has been read to its end."""
-        if self._result is None:
-            raise GenerationError("the stream has not been read to its end; nothing is recorded")
-        return self._result
-
-
-class AsyncOutboxClient:
+class AsyncOutboxClient(_OutboxBase):
     """``client.outbox`` for asyncio."""
 
-    def __init__(self, outbox: Outbox, generator: AsyncGenerator) -> None:
-        self._outbox = outbox
-        self._generator = generator
-
-    @property
-    def path(self) -> Any:
-        """Where the journal lives."""
-        return self._outbox.path
+    _generator: AsyncGenerator
 
     async def pending(self) -> list[PendingGeneration]:
         """Entries of this client's store that are not recorded yet, oldest first."""
