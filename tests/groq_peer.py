@@ -741,7 +741,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _common_headers(
         self, tokens_used: int = 0, tokens_left: int | None = None
     ) -> dict[str, str]:
-        n = self.peer.count(CHAT_PATH)
+        n = self.peer.chat_count
         remaining_tokens = (
             max(RATE_LIMIT_TOKENS - tokens_used, 0) if tokens_left is None else tokens_left
         )
@@ -887,6 +887,7 @@ class GroqPeer:
         self.reply: str | Callable[[Any], str] = reply
         self.latency = latency
         self.requests: list[RecordedRequest] = []
+        self.chat_count = 0  # kept as requests arrive: headers need it on every answer
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -1004,6 +1005,7 @@ class GroqPeer:
         """Forget recorded requests and queued faults."""
         with self._lock:
             self.requests.clear()
+            self.chat_count = 0
             self._faults.clear()
 
     # -- internals used by the handler
@@ -1011,6 +1013,8 @@ class GroqPeer:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+            if request.path == CHAT_PATH:
+                self.chat_count += 1
 
     def _next_fault(self) -> Fault | None:
         with self._lock:
