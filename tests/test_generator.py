@@ -542,3 +542,23 @@ def test_200_concurrent_generations_make_200_rows_and_200_entries(async_case: St
     assert async_case.client.activity_logs.count() == 200
     ids = {e.id for e in async_case.client.activity_logs.iter()}
     assert len(ids) == 200
+
+
+def test_batch_progress_is_shown_when_asked_and_silent_otherwise(
+    async_case: StoreCase, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def without_tqdm(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_tqdm)
+    requests = [{"kind": "prompt", "topic": f"t{i}"} for i in range(3)]
+    _many(async_case, requests)  # stderr is not a terminal here, and no notebook: silent
+    assert capsys.readouterr().err == ""
+    _many(async_case, requests, progress=True)
+    assert "generating 3/3  failed 0" in capsys.readouterr().err
