@@ -63,6 +63,23 @@ _REPOSITORIES: dict[str, tuple[type[Requests[Any]], type[Any], type[Any]]] = {
 }
 
 
+class _NoAuth:
+    """``client.auth`` where there is nothing to sign in to."""
+
+    def __init__(self, store_kind: str) -> None:
+        self._store_kind = store_kind
+
+    def __repr__(self) -> str:
+        return f"<no sign-in for the {self._store_kind} store>"
+
+    def __getattr__(self, name: str) -> Any:
+        raise ConfigurationError(
+            f"client.auth is for Supabase projects with the anon key; this client uses the "
+            f"{self._store_kind} store (set SUPABASE_URL and SUPABASE_KEY to use Supabase)",
+            setting="SUPABASE_URL",
+        )
+
+
 class _ClientBase:
     """Settings, store selection and repository wiring shared by both clients."""
 
@@ -102,18 +119,46 @@ class _ClientBase:
             max_retries=max_retries,
             pool_size=pool_size,
         )
+        self._http = http_client
+        self._owns_http = False
+        self.auth: Any = _NoAuth(self.settings.store_kind)
         self._store = self._open_store(self.settings)
         for name, (requests, sync_repository, async_repository) in _REPOSITORIES.items():
             repository = async_repository if self._asynchronous else sync_repository
             setattr(self, name, repository(self._store, requests(TABLES[name])))
         outbox = Outbox(self.settings.home, self._store_target())
-        options: dict[str, Any] = {"templates": templates, "http_client": http_client}
+        options: dict[str, Any] = {"templates": templates, "http_client": self._http}
         if self._asynchronous:
             generator = AsyncGenerator(self.settings, self._store, outbox, **options)
             self.generate, self.outbox = generator, AsyncOutboxClient(outbox, generator)
         else:
             sync_generator = Generator(self.settings, self._store, outbox, **options)
             self.generate, self.outbox = sync_generator, OutboxClient(outbox, sync_generator)
+
+    def _open_supabase(self, settings: Settings) -> Any:
+        from .stores import supabase
+        from .transport import make_http_client
+
+        url, key = settings.supabase_url or "", settings.supabase_key or ""
+        if self._http is None:  # one httpx client for PostgREST, Supabase Auth and Groq
+            self._http = make_http_client(settings.timeout, asynchronous=self._asynchronous)
+            self._owns_http = True
+        service = supabase.is_service_key(key)
+        if not service and settings.user_id is not None:
+            raise ConfigurationError(
+                "user_id= needs the service-role key; with the anon key, sign in instead "
+                "(client.auth.sign_in_with_password)",
+                setting="SUPABASE_KEY",
+            )
+        auth: Any = None
+        if not service:
+            from .auth import AsyncSupabaseAuth, SupabaseAuth
+
+            auth_class = AsyncSupabaseAuth if self._asynchronous else SupabaseAuth
+            auth = auth_class(url, key, settings.home, self._http)
+            self.auth = auth
+        store_class = supabase.AsyncSupabaseStore if self._asynchronous else supabase.SupabaseStore
+        return store_class(url, key, auth=auth, user_id=settings.user_id, http_client=self._http)
 
     def _store_target(self) -> str:
         """Which store (and which user on it) outbox entries belong to."""
@@ -124,19 +169,14 @@ class _ClientBase:
 
     def _open_store(self, settings: Settings) -> Any:
         kind = settings.store_kind
-        if kind != "postgres" and (settings.user_id is not None or settings.service):
+        if kind == "sqlite" and (settings.user_id is not None or settings.service):
             raise ConfigurationError(
-                "user_id= and service= choose who acts on a PostgreSQL database; set "
-                "database_url (or GROQGEN_DATABASE_URL) too, or drop them",
+                "user_id= and service= choose who acts on a PostgreSQL database or Supabase "
+                "project; set database_url or SUPABASE_URL/SUPABASE_KEY too, or drop them",
                 setting="database_url",
             )
         if kind == "supabase":
-            raise ConfigurationError(
-                "the Supabase store is not available in this version of groqgen; connect to "
-                "the project's database directly with database_url=, or unset SUPABASE_URL "
-                "and SUPABASE_KEY to use the local store",
-                setting="database_url",
-            )
+            return self._open_supabase(settings)
         if kind == "postgres":
             from .stores import postgres
 
@@ -196,6 +236,8 @@ class Client(_ClientBase):
         """Release the store's connections (and files) and the HTTP client groqgen made."""
         self.generate.close()
         self._store.close()
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> Client:
         return self
@@ -240,6 +282,8 @@ class AsyncClient(_ClientBase):
         """Release the store's connections (and files) and the HTTP client groqgen made."""
         await self.generate.close()
         await self._store.close()
+        if self._owns_http:
+            await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
         return self
