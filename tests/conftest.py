@@ -92,7 +92,15 @@ def db(migrated_url: str) -> Iterator[Any]:
 
 # Clients over every store and flavour -----------------------------------------------------------
 
-STORES = ["sqlite-sync", "sqlite-async", "postgres-sync", "postgres-async"]
+STORES = [
+    "sqlite-sync",
+    "sqlite-async",
+    "postgres-sync",
+    "postgres-async",
+    "supabase-sync",
+    "supabase-async",
+]
+PASSWORD = "correct horse battery staple"
 
 
 class Blocking:
@@ -105,11 +113,14 @@ class Blocking:
     def __getattr__(self, name: str) -> Any:
         import inspect
 
+        from groqgen.auth import AsyncSupabaseAuth
         from groqgen.generator import AsyncGenerator, AsyncOutboxClient
         from groqgen.repositories import AsyncRepository
 
         attr = getattr(self._target, name)
-        if isinstance(attr, (AsyncRepository, AsyncGenerator, AsyncOutboxClient)):
+        if isinstance(
+            attr, (AsyncRepository, AsyncGenerator, AsyncOutboxClient, AsyncSupabaseAuth)
+        ):
             return Blocking(attr, self._loop)
         if inspect.iscoroutinefunction(attr):
             return lambda *a, **k: self._loop.run_until_complete(attr(*a, **k))
@@ -180,6 +191,15 @@ def store_case(request: Any, tmp_path: Any) -> Iterator[StoreCase]:
     yield from _store_case(request, tmp_path)
 
 
+@pytest.fixture(scope="session")
+def supabase_peer(migrated_url: str) -> Iterator[Any]:
+    """A local Supabase stand-in (PostgREST and Auth subsets) over the migrated database."""
+    from tests.supabase_peer import SupabasePeer
+
+    with SupabasePeer(migrated_url) as peer:
+        yield peer
+
+
 @pytest.fixture
 def groq_peer() -> Iterator[Any]:
     """A local stand-in for Groq (tests/groq_peer.py)."""
@@ -233,11 +253,22 @@ def _store_case(request: Any, tmp_path: Any, **options: Any) -> Iterator[StoreCa
             user_id = new_user(conn)
         client = factory(database_url=url, user_id=user_id, pool_size=4, home=tmp_path, **options)
         raw = _pg_raw(url)
-    else:
+    elif kind == "sqlite":
         client = factory(home=tmp_path, **options)
         raw = _sqlite_raw(tmp_path / "groqgen.db")
+    if kind == "supabase":
+        url = request.getfixturevalue("migrated_url")
+        peer = request.getfixturevalue("supabase_peer")
+        client = factory(
+            supabase_url=peer.url, supabase_key=peer.anon_key, home=tmp_path, **options
+        )
+        raw = _pg_raw(url)
     driven = Blocking(client, loop) if loop else client
-    if kind == "sqlite":
+    if kind == "supabase":
+        email = f"{uuid.uuid4().hex[:12]}@example.com"
+        driven.auth.sign_up(email, PASSWORD)
+        driven.auth.sign_in_with_password(email, PASSWORD)
+    if kind in ("sqlite", "supabase"):
         user_id = driven.profiles.me().id
     try:
         yield StoreCase(request.param, driven, raw, user_id)

@@ -34,7 +34,9 @@ from . import ops
 
 __all__ = ["AsyncSupabaseStore", "SupabaseStore", "is_service_key"]
 
-_JWT_EXPIRED = ("PGRST301", "PGRST303")
+# PostgREST's "JWT expired" / invalid JWT codes; a HEAD request (count) has no body to carry
+# one, so postgrest-py reports the bare status "401" instead.
+_JWT_EXPIRED = ("PGRST301", "PGRST303", "401")
 
 
 def is_service_key(key: str) -> bool:
