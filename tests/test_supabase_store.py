@@ -209,3 +209,28 @@ def test_users_never_see_each_other(peer: Any, signed_in: Client, tmp_path: Path
         with pytest.raises(NotFound):
             other.prompts.get(theirs.id)
         assert other.prompts.count() == 0
+
+
+def test_a_read_that_meets_a_503_is_retried(peer: Any, signed_in: Client) -> None:
+    signed_in.prompts.count()
+    before = len(peer.requests_to("/rest/v1/prompts"))
+    peer.script(status(503, path_prefix="/rest/v1/prompts"))
+    assert signed_in.prompts.count() == 0
+    assert len(peer.requests_to("/rest/v1/prompts")) == before + 2
+
+
+def test_a_record_whose_answer_was_lost_after_commit_is_retried_into_one_row(
+    peer: Any, tmp_path: Path, groq_peer: Any
+) -> None:
+    from tests.supabase_peer import lost_response
+
+    with _client(peer, tmp_path, groq_api_key="k", groq_base_url=groq_peer.base_url) as client:
+        email = _email()
+        client.auth.sign_up(email, PASSWORD)
+        client.auth.sign_in_with_password(email, PASSWORD)
+        peer.script(lost_response("/rest/v1/rpc/record_generation"))
+        row = client.generate.code("fizzbuzz", language="python", framework="none")
+        assert client.code_generations.count() == 1
+        assert client.activity_logs.count() == 1
+        assert client.code_generations.get(row.id) == row
+        assert len(groq_peer.chat_requests) == 1

@@ -123,9 +123,12 @@ class _ClientBase:
         self._owns_http = False
         self.auth: Any = _NoAuth(self.settings.store_kind)
         self._store = self._open_store(self.settings)
+        from .transport import RetryPolicy
+
+        retry = RetryPolicy(self.settings.max_retries)  # the same policy the generator uses
         for name, (requests, sync_repository, async_repository) in _REPOSITORIES.items():
             repository = async_repository if self._asynchronous else sync_repository
-            setattr(self, name, repository(self._store, requests(TABLES[name])))
+            setattr(self, name, repository(self._store, requests(TABLES[name]), retry))
         outbox = Outbox(self.settings.home, self._store_target())
         options: dict[str, Any] = {"templates": templates, "http_client": self._http}
         if self._asynchronous:

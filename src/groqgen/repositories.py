@@ -328,12 +328,25 @@ class AsyncStore(Protocol):
         """Carry out ``op`` in one transaction and return its answer."""
 
 
-class _RepositoryBase(Generic[RowT]):
-    """A store and the requests of one table; the families below add only I/O."""
+_READS = (ops.Get, ops.Select, ops.Count, ops.ResourceCounts)
 
-    def __init__(self, store: Any, requests: Requests[RowT]) -> None:
+
+class _RepositoryBase(Generic[RowT]):
+    """A store and the requests of one table; the families below add only I/O.
+
+    Reads that fail transiently (a 5xx, a dropped connection) are retried under the client's
+    one retry policy; writes are not, so nothing is written twice.
+    """
+
+    def __init__(self, store: Any, requests: Requests[RowT], retry: Any = None) -> None:
         self._store = store
         self._requests = requests
+        self._retry = retry
+
+    def _retry_kwargs(self, op: ops.Operation) -> dict[str, Any] | None:
+        if self._retry is None or not isinstance(op, _READS):
+            return None
+        return dict(self._retry.tenacity_kwargs())
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._requests.table.name}>"
@@ -345,7 +358,15 @@ class Repository(_RepositoryBase[RowT]):
     _store: SyncStore
 
     def _run(self, call: Call[T]) -> T:
-        return call.read(self._store.execute(call.op))
+        retrying = self._retry_kwargs(call.op)
+        if retrying is None:
+            return call.read(self._store.execute(call.op))
+        import tenacity
+
+        for attempt in tenacity.Retrying(**retrying):
+            with attempt:
+                answer = self._store.execute(call.op)
+        return call.read(answer)
 
     def get(self, id: Any) -> RowT:
         """The row with this id; ``NotFound`` when it is missing or not visible to you."""
@@ -451,7 +472,15 @@ class AsyncRepository(_RepositoryBase[RowT]):
     _store: AsyncStore
 
     async def _run(self, call: Call[T]) -> T:
-        return call.read(await self._store.execute(call.op))
+        retrying = self._retry_kwargs(call.op)
+        if retrying is None:
+            return call.read(await self._store.execute(call.op))
+        import tenacity
+
+        async for attempt in tenacity.AsyncRetrying(**retrying):
+            with attempt:
+                answer = await self._store.execute(call.op)
+        return call.read(answer)
 
     async def get(self, id: Any) -> RowT:
         """The row with this id; ``NotFound`` when it is missing or not visible to you."""

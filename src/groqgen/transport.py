@@ -94,10 +94,10 @@ class RetryPolicy:
 
     def retryable(self, exc: BaseException) -> bool:
         """Whether ``exc`` is a transient failure."""
+        if isinstance(exc, GroqgenError):
+            return isinstance(exc, StoreError) and exc.transient
         import groq
 
-        if isinstance(exc, StoreError):
-            return bool(getattr(exc, "transient", False))
         if isinstance(exc, (groq.RateLimitError, groq.APIConnectionError)):
             return True  # APITimeoutError is an APIConnectionError
         if isinstance(exc, groq.APIStatusError):
