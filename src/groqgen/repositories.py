@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
@@ -83,6 +83,58 @@ class Page(Generic[T]):
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def _repr_html_(self) -> str:
+        """An HTML table for notebooks: one row per item, long values shortened."""
+        return rows_html(self.items, more=self.next_cursor is not None)
+
+    def to_pandas(self) -> Any:
+        """The items as a ``pandas.DataFrame`` (needs pandas installed)."""
+        return to_pandas(self.items)
+
+
+def _pandas() -> Any:
+    try:
+        import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    except ImportError:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(
+            "to_pandas() needs pandas: pip install pandas", setting="pandas"
+        ) from None
+    return pandas
+
+
+def to_pandas(rows: Iterable[Any]) -> Any:
+    """Rows as a ``pandas.DataFrame``, one column per field (ids as text)."""
+    pandas = _pandas()
+    records = [row.model_dump(mode="json") for row in rows]
+    frame = pandas.DataFrame.from_records(records)
+    for column in ("created_at", "updated_at"):
+        if column in frame.columns:
+            frame[column] = pandas.to_datetime(frame[column], utc=True)
+    return frame
+
+
+def rows_html(items: Sequence[Any], *, more: bool = False) -> str:
+    """An HTML table of rows (what a page shows in a notebook)."""
+    from html import escape
+
+    if not items:
+        return "<p><em>no rows</em></p>"
+    columns = [c for c in type(items[0]).model_fields if c not in ("user_id",)]
+
+    def cell(value: Any) -> str:
+        text = " ".join(("" if value is None else str(value)).split())
+        return escape(text if len(text) <= 60 else text[:59] + "…")
+
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell(getattr(item, c))}</td>" for c in columns) + "</tr>"
+        for item in items
+    )
+    note = "<p><em>more rows: pass next_cursor</em></p>" if more else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 
 
 def encode_cursor(cursor: ops.Cursor) -> str:
@@ -392,6 +444,11 @@ class Repository(_RepositoryBase[RowT]):
         """How many rows you can see, optionally in one project."""
         return self._run(self._requests.count(project_id))
 
+    def to_pandas(self, *, project_id: Any = None) -> Any:
+        """Every row (optionally of one project) as a ``pandas.DataFrame``; needs pandas."""
+        _pandas()  # fail before fetching anything
+        return to_pandas(self.iter(project_id=project_id))
+
     def delete(self, id: Any) -> None:
         """Delete the row with this id; ``NotFound`` when there is none you may delete."""
         self._run(self._requests.delete(id))
@@ -506,6 +563,11 @@ class AsyncRepository(_RepositoryBase[RowT]):
     async def count(self, *, project_id: Any = None) -> int:
         """How many rows you can see, optionally in one project."""
         return await self._run(self._requests.count(project_id))
+
+    async def to_pandas(self, *, project_id: Any = None) -> Any:
+        """Every row (optionally of one project) as a ``pandas.DataFrame``; needs pandas."""
+        _pandas()
+        return to_pandas([row async for row in self.iter(project_id=project_id)])
 
     async def delete(self, id: Any) -> None:
         """Delete the row with this id; ``NotFound`` when there is none you may delete."""
