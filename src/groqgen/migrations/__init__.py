@@ -10,8 +10,8 @@ Two ways in:
 
 Example:
     >>> from groqgen import migrations
-    >>> [m.version for m in migrations.available()]
-    ['0001', '0002']
+    >>> migrations.available()[0].version
+    '0001'
 """
 
 from __future__ import annotations
@@ -164,8 +164,7 @@ def apply(database_url: str) -> list[str]:
     Returns the versions applied by this call (an empty list when the database was current).
 
     Example:
-        >>> migrations.apply("postgresql://postgres@127.0.0.1/app")  # doctest: +SKIP
-        ['0001', '0002']
+        >>> applied = migrations.apply("postgresql://postgres@127.0.0.1/app")  # doctest: +SKIP
     """
     import psycopg
 
