@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import (
+    AuthenticationError,
     ConfigurationError,
     GroqgenError,
     NotFound,
@@ -247,6 +248,18 @@ class _Base:
         who = "service_role" if self.service else "the signed-in user"
         return f"{type(self).__name__}({self.url}, as {who})"
 
+    def _refused(self, exc: Exception, attempt: int) -> None:
+        """Raise the groqgen error for a failed request.
+
+        Returns instead on a user token's first "JWT expired": refresh it and try once more.
+        """
+        error = translate(exc)
+        if not isinstance(error, _JwtExpired):
+            raise error from exc
+        if attempt == 0 and not self.service:
+            return
+        raise AuthenticationError("Supabase refused the access token (expired)") from exc
+
     def _acting(self) -> uuid.UUID | None:
         if self.service:
             return self.user_id
@@ -287,17 +300,8 @@ class SupabaseStore(_Base):
             try:
                 return call.answer(call.build(self._client(token)).execute())
             except Exception as exc:
-                error = translate(exc)
-                if isinstance(error, _JwtExpired) and attempt == 0 and not self.service:
-                    token = self._token(rejected=token)
-                    continue
-                if isinstance(error, _JwtExpired):
-                    from ..errors import AuthenticationError
-
-                    raise AuthenticationError(
-                        "Supabase refused the access token (expired)"
-                    ) from exc
-                raise error from exc
+                self._refused(exc, attempt)  # raises unless a fresh token is worth a try
+                token = self._token(rejected=token)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -331,17 +335,8 @@ class AsyncSupabaseStore(_Base):
             try:
                 return call.answer(await call.build(self._client(token)).execute())
             except Exception as exc:
-                error = translate(exc)
-                if isinstance(error, _JwtExpired) and attempt == 0 and not self.service:
-                    token = await self._token(rejected=token)
-                    continue
-                if isinstance(error, _JwtExpired):
-                    from ..errors import AuthenticationError
-
-                    raise AuthenticationError(
-                        "Supabase refused the access token (expired)"
-                    ) from exc
-                raise error from exc
+                self._refused(exc, attempt)  # raises unless a fresh token is worth a try
+                token = await self._token(rejected=token)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
