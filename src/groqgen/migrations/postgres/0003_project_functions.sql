@@ -6,6 +6,28 @@
 -- direct connection. security invoker: row-level security applies as for plain writes.
 -- Each returns the project row (as JSON), or null when no project of the caller's matched.
 
+create or replace function groqgen.log_project_activity(
+  stored public.projects, activity_type text, description text, activity jsonb
+) returns void
+  language sql
+  security invoker
+  set search_path = ''
+  as $$
+    -- The entry of a project write: defaults from the project, overridden by the caller's
+    -- fields (id, description, metadata, ...).
+    insert into public.activity_logs
+      select * from jsonb_populate_record(
+        null::public.activity_logs,
+        jsonb_build_object(
+          'id', gen_random_uuid(), 'user_id', stored.user_id, 'project_id', stored.id,
+          'activity_type', activity_type, 'description', description,
+          'metadata', '{}'::jsonb, 'created_at', now()
+        ) || coalesce(activity, '{}'::jsonb)
+      );
+  $$;
+revoke all on function groqgen.log_project_activity(public.projects, text, text, jsonb) from public, anon;
+grant execute on function groqgen.log_project_activity(public.projects, text, text, jsonb) to authenticated, service_role;
+
 create or replace function public.create_project(project jsonb, activity jsonb)
   returns jsonb
   language plpgsql
@@ -23,15 +45,7 @@ create or replace function public.create_project(project jsonb, activity jsonb)
       coalesce((project ->> 'user_id')::uuid, auth.uid())
     )
     returning * into stored;
-    insert into public.activity_logs
-      select * from jsonb_populate_record(
-        null::public.activity_logs,
-        jsonb_build_object(
-          'id', gen_random_uuid(), 'user_id', stored.user_id, 'project_id', stored.id,
-          'activity_type', 'project_created', 'description', 'Created a project',
-          'metadata', '{}'::jsonb, 'created_at', now()
-        ) || coalesce(activity, '{}'::jsonb)
-      );
+    perform groqgen.log_project_activity(stored, 'project_created', 'Created a project', activity);
     return to_jsonb(stored);
   end
   $$;
@@ -53,15 +67,7 @@ create or replace function public.update_project(id uuid, changes jsonb, activit
     if not found then
       return null;
     end if;
-    insert into public.activity_logs
-      select * from jsonb_populate_record(
-        null::public.activity_logs,
-        jsonb_build_object(
-          'id', gen_random_uuid(), 'user_id', stored.user_id, 'project_id', stored.id,
-          'activity_type', 'project_updated', 'description', 'Updated a project',
-          'metadata', '{}'::jsonb, 'created_at', now()
-        ) || coalesce(activity, '{}'::jsonb)
-      );
+    perform groqgen.log_project_activity(stored, 'project_updated', 'Updated a project', activity);
     return to_jsonb(stored);
   end
   $$;
@@ -81,15 +87,7 @@ create or replace function public.delete_project(id uuid, activity jsonb)
     if not found then
       return null;
     end if;
-    insert into public.activity_logs
-      select * from jsonb_populate_record(
-        null::public.activity_logs,
-        jsonb_build_object(
-          'id', gen_random_uuid(), 'user_id', stored.user_id, 'project_id', stored.id,
-          'activity_type', 'project_deleted', 'description', 'Deleted a project',
-          'metadata', '{}'::jsonb, 'created_at', now()
-        ) || coalesce(activity, '{}'::jsonb)
-      );
+    perform groqgen.log_project_activity(stored, 'project_deleted', 'Deleted a project', activity);
     delete from public.projects p where p.id = delete_project.id;
     if not found then
       raise exception using errcode = '42501',
