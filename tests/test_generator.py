@@ -562,3 +562,16 @@ def test_batch_progress_is_shown_when_asked_and_silent_otherwise(
     assert capsys.readouterr().err == ""
     _many(async_case, requests, progress=True)
     assert "generating 3/3  failed 0" in capsys.readouterr().err
+
+
+def test_a_generation_for_a_project_that_is_not_yours_is_refused_before_groq(
+    case: StoreCase, groq_peer: Any
+) -> None:
+    import uuid
+
+    from groqgen import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="nothing was sent"):
+        _call(case, "prompt", project_id=uuid.uuid4())
+    assert groq_peer.requests == []
+    assert case.client.outbox.pending() == []

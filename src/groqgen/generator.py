@@ -29,7 +29,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, overload
 from uuid import UUID
 
-from .errors import GenerationError, GroqgenError, RecordingFailed, ValidationError
+from .errors import (
+    GenerationError,
+    GroqgenError,
+    PermissionDenied,
+    RecordingFailed,
+    ValidationError,
+)
 from .generation import KINDS, Completion, DryRun, Generation, _Request
 from .models import TABLES, CodeGeneration, CodeReview, Prompt, TestGeneration
 from .outbox import FlushResult, Outbox, PendingGeneration
@@ -193,6 +199,22 @@ class _GeneratorBase:
             status_code=error.status_code,
             code=error.code,
             request_id=error.request_id,
+        )
+
+    @staticmethod
+    def _project_checks(generations: Sequence[Generation]) -> list[ops.Get]:
+        """One lookup per distinct project named.
+
+        A generation that could never be recorded (an unknown project, or somebody else's) is
+        refused before it is paid for.
+        """
+        projects = {g.request.project_id for g in generations if g.request.project_id}
+        return [ops.Get("projects", p, ops.Scope()) for p in sorted(projects, key=str)]
+
+    @staticmethod
+    def _no_such_project(check: ops.Get) -> PermissionDenied:
+        return PermissionDenied(
+            f"project {check.id} does not exist or is not yours; nothing was sent to Groq"
         )
 
     def _recording_failed(self, entry: PendingGeneration, cause: BaseException) -> RecordingFailed:
@@ -443,7 +465,13 @@ class Generator(_GeneratorBase):
         generation = self._prepare(kind, inputs)
         if dry_run:
             return generation.chat
+        self._check_projects([generation])
         return self._record(generation, self._complete(generation))
+
+    def _check_projects(self, generations: Sequence[Generation]) -> None:
+        for check in self._project_checks(generations):
+            if self._store.execute(check) is None:
+                raise self._no_such_project(check)
 
     def _complete(self, generation: Generation) -> Completion:
         client = self._client()
@@ -632,6 +660,7 @@ class Stream(_StreamBase):
 
     def __enter__(self) -> Stream:
         generator = self._generator
+        generator._check_projects([self._state.generation])
         client = generator._client()
         parameters = {**self._state.generation.chat.parameters, "stream": True}
         try:
@@ -847,6 +876,7 @@ class AsyncGenerator(_GeneratorBase):
         items = list(requests)
         prepared = [self._as_request(item) for item in items]
         generations = [self._prepare(kind, inputs) for kind, inputs in prepared]
+        await self._check_projects(generations)
         results: list[BatchItem | None] = [None] * len(items)
         slots = asyncio.Semaphore(concurrency)
         bar = _Progress(len(items), progress)
@@ -887,7 +917,13 @@ class AsyncGenerator(_GeneratorBase):
         generation = self._prepare(kind, inputs)
         if dry_run:
             return generation.chat
+        await self._check_projects([generation])
         return await self._record(generation, await self._complete(generation))
+
+    async def _check_projects(self, generations: Sequence[Generation]) -> None:
+        for check in self._project_checks(generations):
+            if await self._store.execute(check) is None:
+                raise self._no_such_project(check)
 
     async def _complete(self, generation: Generation) -> Completion:
         client = self._client()
@@ -974,6 +1010,7 @@ class AsyncStream(_StreamBase):
 
     async def __aenter__(self) -> AsyncStream:
         generator = self._generator
+        await generator._check_projects([self._state.generation])
         client = generator._client()
         parameters = {**self._state.generation.chat.parameters, "stream": True}
         try:

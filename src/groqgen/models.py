@@ -15,13 +15,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_origin
 from uuid import UUID
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from .errors import ValidationError
+from .vocabularies import (
+    ACTIVITY_TYPES,
+    COVERAGES,
+    PROMPT_TYPES,
+    REVIEW_TYPES,
+    TEST_TYPES,
+    TONES,
+    ActivityType,
+    Coverage,
+    PromptType,
+    ReviewType,
+    TestType,
+    Tone,
+)
 
 __all__ = [
     "ACTIVITY_TYPES",
@@ -59,39 +73,6 @@ __all__ = [
     "validate_input",
 ]
 
-# --------------------------------------------------------------------------------------------
-# Vocabularies, shared with the web app. Enforced by the SDK on write, not by SQL (the web app
-# may add a tone before groqgen knows it).
-
-PromptType = Literal["writing", "coding", "brainstorming", "analysis", "creative"]
-"""What kind of prompt to generate."""
-Tone = Literal["professional", "casual", "academic", "enthusiastic", "technical"]
-"""The tone a generated prompt is written in."""
-ReviewType = Literal["general", "security", "performance", "readability", "bugs"]
-"""What a code review concentrates on."""
-Coverage = Literal["basic", "moderate", "comprehensive"]
-"""How thoroughly generated tests cover the code."""
-TestType = Literal["unit", "integration", "edge", "e2e", "performance", "security"]
-"""A kind of test to generate."""
-ActivityType = Literal[
-    "prompt_generation",
-    "code_generation",
-    "code_review",
-    "test_generation",
-    "login",
-    "signup",
-    "project_created",
-    "project_updated",
-    "project_deleted",
-]
-"""What an activity log entry records."""
-
-PROMPT_TYPES: tuple[str, ...] = get_args(PromptType)
-TONES: tuple[str, ...] = get_args(Tone)
-REVIEW_TYPES: tuple[str, ...] = get_args(ReviewType)
-COVERAGES: tuple[str, ...] = get_args(Coverage)
-TEST_TYPES: tuple[str, ...] = get_args(TestType)
-ACTIVITY_TYPES: tuple[str, ...] = get_args(ActivityType)
 
 # --------------------------------------------------------------------------------------------
 # Size limits in characters. The migrations' CHECK constraints use the same numbers; a test

@@ -1,0 +1,1076 @@
+"""The ``groqgen`` command line: generate, record, browse and export from a shell.
+
+Every command is a thin layer over the library: ``groqgen prompt`` is ``client.generate.prompt``,
+``groqgen projects list`` is ``client.projects.list`` and so on. The command line adds reading
+code from a file or stdin (with the language inferred from the file extension), human and
+``--json`` output, and exit statuses:
+
+* ``0`` — it worked;
+* ``2`` — bad input (an unknown option, a value out of range, a file that cannot be read):
+  nothing was sent anywhere;
+* ``1`` — anything else failed (Groq, the store, the network, the configuration).
+
+Errors are one line on stderr; ``--debug`` adds the traceback. Human output goes to stdout and
+status notes to stderr, so ``groqgen code ... > app.py`` writes only the code. Code is
+syntax-highlighted and reviews are rendered as markdown when ``rich`` is installed and stdout
+is a terminal (``--color always|never`` overrides that).
+
+``groqgen --help`` stays fast: this module imports only the standard library at load time;
+the client, and with it pydantic, groq, postgrest, supabase_auth and psycopg, load inside the
+command that needs them.
+
+Example:
+    >>> from groqgen.cli import main
+    >>> main(["prompt", "release notes", "--tone", "casual", "--dry-run"])  # doctest: +SKIP
+    0
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import json
+import os
+import sys
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, NoReturn
+
+from ._version import __version__
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    GroqgenError,
+    NotFound,
+    RecordingFailed,
+    ValidationError,
+)
+from .vocabularies import COVERAGES, PROMPT_TYPES, REVIEW_TYPES, TEST_TYPES, TONES
+
+if TYPE_CHECKING:
+    from .client import Client
+
+__all__ = ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "build_parser", "infer_language", "main"]
+
+EXIT_OK = 0
+"""The command did what was asked."""
+EXIT_FAILURE = 1
+"""Something other than the input failed: Groq, the store, the network or the configuration."""
+EXIT_USAGE = 2
+"""The input was refused before anything was sent or stored."""
+
+
+TABLE_NAMES = (
+    "profiles",
+    "projects",
+    "prompts",
+    "code_generations",
+    "code_reviews",
+    "tests",
+    "activity_logs",
+)
+
+LANGUAGES_BY_EXTENSION = {
+    ".py": "python",
+    ".pyi": "python",
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "typescript",
+    ".java": "java",
+    ".kt": "kotlin",
+    ".kts": "kotlin",
+    ".scala": "scala",
+    ".go": "go",
+    ".rs": "rust",
+    ".c": "c",
+    ".h": "c",
+    ".cc": "cpp",
+    ".cpp": "cpp",
+    ".cxx": "cpp",
+    ".hh": "cpp",
+    ".hpp": "cpp",
+    ".cs": "csharp",
+    ".fs": "fsharp",
+    ".swift": "swift",
+    ".m": "objective-c",
+    ".rb": "ruby",
+    ".php": "php",
+    ".pl": "perl",
+    ".lua": "lua",
+    ".r": "r",
+    ".jl": "julia",
+    ".dart": "dart",
+    ".ex": "elixir",
+    ".exs": "elixir",
+    ".erl": "erlang",
+    ".hs": "haskell",
+    ".clj": "clojure",
+    ".sh": "shell",
+    ".bash": "shell",
+    ".zsh": "shell",
+    ".ps1": "powershell",
+    ".sql": "sql",
+    ".html": "html",
+    ".css": "css",
+    ".vue": "vue",
+    ".svelte": "svelte",
+}
+"""File extension (lower case) -> the language name groqgen sends and stores."""
+
+_LANGUAGES_BY_INTERPRETER = {
+    "python": "python",
+    "node": "javascript",
+    "deno": "typescript",
+    "bash": "shell",
+    "sh": "shell",
+    "zsh": "shell",
+    "ruby": "ruby",
+    "perl": "perl",
+    "php": "php",
+}
+
+DEFAULT_TEST_FRAMEWORKS = {
+    "python": "pytest",
+    "javascript": "jest",
+    "typescript": "jest",
+    "java": "junit",
+    "kotlin": "junit",
+    "scala": "scalatest",
+    "go": "testing",
+    "rust": "cargo test",
+    "csharp": "xunit",
+    "swift": "xctest",
+    "ruby": "rspec",
+    "php": "phpunit",
+    "elixir": "exunit",
+    "cpp": "googletest",
+}
+"""The test framework ``groqgen tests`` uses for a language when ``--framework`` is omitted."""
+
+# How each kind's output is shown to a person.
+_SHOWN_AS = {"prompt": "text", "code": "code", "review": "markdown", "tests": "code"}
+
+
+# -- parsing ---------------------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are exceptions, so that ``main`` decides how they print."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ValidationError(f"{message} (see '{self.prog} --help')")
+
+
+# Options every command accepts, before or after its name: (flag, default, other settings).
+_GLOBAL_OPTIONS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
+    ("--json", False, {"action": "store_true", "help": "print machine-readable JSON on stdout"}),
+    ("--debug", False, {"action": "store_true", "help": "show the traceback when a command fails"}),
+    (
+        "--color",
+        "auto",
+        {
+            "choices": ("auto", "always", "never"),
+            "help": "highlight code and render reviews (needs rich; auto: when stdout is a "
+            "terminal)",
+        },
+    ),
+    (
+        "--home",
+        None,
+        {
+            "metavar": "DIR",
+            "help": "groqgen's folder: SQLite store, outbox, sessions (default: $GROQGEN_HOME)",
+        },
+    ),
+    (
+        "--database-url",
+        None,
+        {
+            "metavar": "URL",
+            "help": "use this PostgreSQL database (default: $GROQGEN_DATABASE_URL)",
+        },
+    ),
+    (
+        "--user-id",
+        None,
+        {
+            "metavar": "UUID",
+            "type": uuid.UUID,
+            "help": "act as this user on PostgreSQL, under row-level security",
+        },
+    ),
+    (
+        "--service",
+        False,
+        {
+            "action": "store_true",
+            "help": "act as the service role on PostgreSQL (bypasses row-level security)",
+        },
+    ),
+)
+
+
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Add the options every command accepts.
+
+    Below the top level they default to SUPPRESS, so that a value given before the command
+    name is not overwritten by the subcommand's default.
+    """
+    group = parser.add_argument_group("global options")
+    for flag, default, settings in _GLOBAL_OPTIONS:
+        group.add_argument(flag, default=default if top else argparse.SUPPRESS, **settings)
+
+
+def _leaf(
+    subparsers: Any, name: str, handler: Callable[[argparse.Namespace, _Output], int], **kw: Any
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(name, **kw)
+    _global_options(parser, top=False)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _group(subparsers: Any, name: str, **kw: Any) -> Any:
+    parser = subparsers.add_parser(name, **kw)
+    _global_options(parser, top=False)
+    return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
+
+
+def _generation_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", help="Groq model (default: $GROQGEN_MODEL or groqgen's default)")
+    parser.add_argument(
+        "--project", metavar="PROJECT", help="record it in this project (id or exact name)"
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the exact request that would go to Groq; send and store nothing",
+    )
+    parser.add_argument(
+        "--stream", action="store_true", help="print the text as it arrives, then record it"
+    )
+
+
+def _code_source(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("source", metavar="FILE", help="file holding the code, or - for stdin")
+    parser.add_argument(
+        "--language", help="the code's language (default: inferred from the file extension)"
+    )
+
+
+def _flags(parser: argparse.ArgumentParser, **extra: str) -> dict[str, str]:
+    """Argument destination -> how the user spells it, to name fields in error messages."""
+    flags = dict(extra)
+    for action in parser._actions:
+        if action.option_strings:
+            flags.setdefault(action.dest, max(action.option_strings, key=len))
+        elif action.dest != "help":
+            flags.setdefault(action.dest, str(action.metavar or action.dest.upper()))
+    return flags
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``groqgen`` argument parser, with every command.
+
+    Example:
+        >>> build_parser().parse_args(["history", "--limit", "5"]).limit
+        5
+    """
+    parser = _Parser(
+        prog="groqgen",
+        description="Generate prompts, code, reviews and tests with Groq, and record them.",
+        epilog="Run 'groqgen COMMAND --help' for a command's options. "
+        "Exit status: 0 ok, 2 bad input, 1 other failure.",
+    )
+    parser.add_argument("--version", action="version", version=f"groqgen {__version__}")
+    _global_options(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    prompt = _leaf(commands, "prompt", _generate, help="generate a prompt about a topic")
+    prompt.add_argument("topic", metavar="TOPIC", help="what the prompt is about")
+    prompt.add_argument(
+        "--type", "--prompt-type", dest="prompt_type", choices=PROMPT_TYPES, default="writing"
+    )
+    prompt.add_argument("--tone", choices=TONES, default="professional")
+    prompt.add_argument(
+        "--length", type=int, default=50, help="10 to 100; about 4 words per unit (default: 50)"
+    )
+    prompt.add_argument("--context", dest="additional_context", metavar="TEXT")
+    _generation_options(prompt)
+
+    code = _leaf(commands, "code", _generate, help="generate code from a description")
+    code.add_argument("description", metavar="DESCRIPTION", help="what the code should do")
+    code.add_argument("--language", required=True)
+    code.add_argument("--framework", default="none", help="framework or library (default: none)")
+    code.add_argument("--context", dest="additional_context", metavar="TEXT")
+    _generation_options(code)
+
+    review = _leaf(commands, "review", _generate, help="review code from a file or stdin")
+    _code_source(review)
+    review.add_argument(
+        "--type", "--review-type", dest="review_type", choices=REVIEW_TYPES, default="general"
+    )
+    _generation_options(review)
+
+    tests = _leaf(commands, "tests", _generate, help="generate tests for code from a file or stdin")
+    _code_source(tests)
+    tests.add_argument(
+        "--framework", help="test framework (default: the usual one for the language)"
+    )
+    tests.add_argument(
+        "--test-type",
+        dest="test_types",
+        action="append",
+        choices=TEST_TYPES,
+        help="repeat for several (default: unit)",
+    )
+    tests.add_argument("--coverage", choices=COVERAGES, default="moderate")
+    tests.add_argument("--context", dest="additional_context", metavar="TEXT")
+    _generation_options(tests)
+
+    projects = _group(commands, "projects", help="list, create and show projects")
+    listing = _leaf(projects, "list", _projects_list, help="list projects, newest first")
+    listing.add_argument("--limit", type=int, default=50, help="projects per page (default: 50)")
+    listing.add_argument("--cursor", help="continue after the page that printed this cursor")
+    create = _leaf(projects, "create", _projects_create, help="create a project")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--description")
+    show = _leaf(projects, "show", _projects_show, help="show a project and what it holds")
+    show.add_argument("project", metavar="PROJECT", help="the project's id or exact name")
+
+    history = _leaf(commands, "history", _history, help="show your recent activity")
+    history.add_argument("--limit", type=int, default=10, help="how many entries (default: 10)")
+
+    export = _leaf(
+        commands, "export", _export, help="export rows as JSON Lines or CSV (constant memory)"
+    )
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument(
+        "--table",
+        choices=TABLE_NAMES,
+        help="one table (required for csv); jsonl without it exports every table",
+    )
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+
+    db = _group(commands, "db", help="PostgreSQL migrations")
+    _leaf(db, "migrate", _db_migrate, help="apply pending migrations to --database-url")
+    _leaf(db, "sql", _db_sql, help="print every migration as one SQL script (for Supabase)")
+
+    outbox = _group(commands, "outbox", help="generations paid for but not recorded yet")
+    _leaf(outbox, "list", _outbox_list, help="list pending generations of this store")
+    _leaf(outbox, "flush", _outbox_flush, help="record every pending generation of this store")
+
+    auth = _group(commands, "auth", help="sign in to a Supabase project")
+    login = _leaf(auth, "login", _auth_login, help="sign in with email and password")
+    login.add_argument("--email", help="(default: asked on the terminal)")
+    login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    _leaf(auth, "logout", _auth_logout, help="sign out and forget the stored session")
+    _leaf(auth, "whoami", _auth_whoami, help="show the signed-in user")
+    _name_fields(parser)
+    return parser
+
+
+def _name_fields(parser: argparse.ArgumentParser) -> None:
+    """Give every command the spelling of its options, for naming fields in errors."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in set(action.choices.values()):
+                if sub.get_default("handler") is not None:
+                    sub.set_defaults(flags=_flags(sub, project_id="--project", code="FILE"))
+                _name_fields(sub)
+
+
+# -- output ----------------------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, uuid.UUID, Path)):
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _short(text: str | None, limit: int = 60) -> str:
+    line = " ".join((text or "").split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class _Output:
+    """Where and how a command prints: JSON or human text, plain or highlighted."""
+
+    def __init__(self, *, json_mode: bool = False, color: str = "auto") -> None:
+        self.json_mode = json_mode
+        self.color = color
+
+    # stdout and stderr are looked up on every write, so that redirection (and pytest's capsys)
+    # made after this object was built is honoured.
+
+    def write(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def line(self, text: str = "") -> None:
+        self.write(text + "\n")
+
+    def note(self, text: str) -> None:
+        """A status line for a person (stderr; silent under --json)."""
+        if not self.json_mode:
+            print(text, file=sys.stderr)
+
+    def json(self, data: Any, *, indent: int | None = 2) -> None:
+        self.line(json.dumps(data, default=_json_default, ensure_ascii=False, indent=indent))
+
+    def _console(self) -> Any:
+        """A rich console on stdout, or None when output stays plain."""
+        if self.color == "never" or self.json_mode:
+            return None
+        if self.color == "auto" and (os.environ.get("NO_COLOR") or not _isatty(sys.stdout)):
+            return None
+        try:
+            from rich.console import Console  # type: ignore[import-not-found, unused-ignore]
+        except ImportError:
+            return None
+        return Console(file=sys.stdout, force_terminal=self.color == "always" or None)
+
+    def code(self, code: str, language: str) -> None:
+        console = self._console()
+        if console is None:
+            self.write(code if code.endswith("\n") else code + "\n")
+            return
+        from rich.syntax import Syntax  # type: ignore[import-not-found, unused-ignore]
+
+        console.print(
+            Syntax(code.rstrip("\n"), language, theme="ansi_dark", background_color="default")
+        )
+
+    def markdown(self, text: str) -> None:
+        console = self._console()
+        if console is None:
+            self.line(text.rstrip("\n"))
+            return
+        from rich.markdown import Markdown  # type: ignore[import-not-found, unused-ignore]
+
+        console.print(Markdown(text))
+
+    def show(self, shown_as: str, text: str, language: str) -> None:
+        if shown_as == "code":
+            self.code(text, language)
+        elif shown_as == "markdown":
+            self.markdown(text)
+        else:
+            self.line(text.rstrip("\n"))
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        widths = [len(h) for h in headers]
+        for row in rows:
+            widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=False)]
+        for row in (headers, *rows):
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            self.line("  ".join(cells).rstrip())
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+# -- inputs ----------------------------------------------------------------------------------------
+
+
+def infer_language(path: str | os.PathLike[str] | None, code: str = "") -> str | None:
+    r"""The language of ``code``, from the file extension or a ``#!`` line; None if unknown.
+
+    Example:
+        >>> infer_language("app.py")
+        'python'
+        >>> infer_language(None, "#!/usr/bin/env node\nconsole.log(1)")
+        'javascript'
+    """
+    if path is not None:
+        language = LANGUAGES_BY_EXTENSION.get(Path(path).suffix.lower())
+        if language:
+            return language
+    first = code.lstrip("\ufeff").split("\n", 1)[0]
+    if first.startswith("<?php"):
+        return "php"
+    if first.startswith("#!"):
+        words = first[2:].split()
+        if words and Path(words[0]).name == "env":
+            words = [w for w in words[1:] if not w.startswith("-")]
+        if words:
+            interpreter = Path(words[0]).name.rstrip("0123456789.")
+            return _LANGUAGES_BY_INTERPRETER.get(interpreter)
+    return None
+
+
+def _read_code(source: str) -> tuple[str, str | None]:
+    """The code named by ``source`` (a path, or ``-`` for stdin) and its path, if any."""
+    if source == "-":
+        if _isatty(sys.stdin):
+            print("reading code from stdin; end it with Ctrl-D", file=sys.stderr)
+        return sys.stdin.read(), None
+    path = Path(source)
+    try:
+        return path.read_text(encoding="utf-8"), source
+    except FileNotFoundError:
+        raise ValidationError(f"{source}: no such file", field="code") from None
+    except IsADirectoryError:
+        raise ValidationError(f"{source} is a folder, not a file", field="code") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"{source} is not UTF-8 text", field="code") from None
+    except OSError as exc:
+        raise ValidationError(
+            f"cannot read {source}: {exc.strerror or exc}", field="code"
+        ) from None
+
+
+def _code_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    code, path = _read_code(args.source)
+    language = args.language or infer_language(path, code)
+    if not language:
+        where = "code read from stdin" if path is None else f"{path}"
+        raise ValidationError(
+            f"cannot tell the language of {where}; pass --language", field="language"
+        )
+    return {"code": code, "language": language}
+
+
+# The options each kind passes through as they are (their argparse dest is the field name).
+_PLAIN_FIELDS = {
+    "prompt": ("topic", "prompt_type", "tone", "length", "additional_context"),
+    "code": ("description", "language", "framework", "additional_context"),
+    "review": ("review_type",),
+    "tests": ("coverage", "additional_context"),
+}
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """The generator call's inputs for this command, files read and defaults filled in."""
+    kind = args.command
+    inputs = {name: getattr(args, name) for name in _PLAIN_FIELDS[kind]}
+    if kind in ("prompt", "code"):
+        return inputs
+    inputs.update(_code_inputs(args))
+    if kind == "tests":
+        framework = args.framework or DEFAULT_TEST_FRAMEWORKS.get(inputs["language"].lower())
+        if not framework:
+            raise ValidationError(
+                f"no usual test framework is known for {inputs['language']}; pass --framework",
+                field="framework",
+            )
+        inputs.update(framework=framework, test_types=args.test_types or ["unit"])
+    return inputs
+
+
+# -- the client ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[Client]:
+    from .client import Client
+
+    with Client(
+        home=args.home,
+        database_url=args.database_url,
+        user_id=args.user_id,
+        service=args.service,
+    ) as client:
+        yield client
+
+
+def _project_id(client: Client, reference: str) -> uuid.UUID:
+    """The id of the project ``reference`` names: an id, or a project's exact name."""
+    try:
+        project_id = uuid.UUID(reference)
+    except ValueError:
+        matches = [p.id for p in client.projects.iter() if p.name == reference]
+        if not matches:
+            raise ValidationError(
+                f"no project is named {reference!r} ('groqgen projects list' shows them)",
+                field="project",
+            ) from None
+        if len(matches) > 1:
+            raise ValidationError(
+                f"{len(matches)} projects are named {reference!r}; pass the id instead",
+                field="project",
+            ) from None
+        return matches[0]
+    try:
+        client.projects.get(project_id)
+    except NotFound:
+        raise ValidationError(f"no project has the id {reference}", field="project") from None
+    return project_id
+
+
+# -- generation commands ---------------------------------------------------------------------------
+
+
+def _generate(args: argparse.Namespace, out: _Output) -> int:
+    from .generation import KINDS
+
+    kind = args.command
+    inputs = _inputs(args)  # files are read, and refused, before anything is opened
+    with _client(args) as client:
+        project_id = _project_id(client, args.project) if args.project else None
+        options = {**inputs, "model": args.model, "project_id": project_id}
+        if args.dry_run:
+            _show_dry_run(out, getattr(client.generate, kind)(**options, dry_run=True))
+            return EXIT_OK
+        try:
+            if args.stream:
+                row = _stream(client, kind, options, out)
+            else:
+                row = getattr(client.generate, kind)(**options)
+        except RecordingFailed as exc:
+            # Groq answered: show what was paid for before reporting that recording failed.
+            text = exc.result.values.get(KINDS[kind].output_column, "")
+            if out.json_mode:
+                out.json({"recorded": False, "outbox": exc.result}, indent=None)
+            elif not args.stream:
+                out.show(_SHOWN_AS[kind], text, inputs.get("language", ""))
+            raise
+    column = KINDS[kind].output_column
+    if out.json_mode:
+        if args.stream:
+            out.json({"result": row}, indent=None)
+        else:
+            out.json(row)
+        return EXIT_OK
+    if not args.stream:
+        out.show(_SHOWN_AS[kind], getattr(row, column), inputs.get("language", ""))
+    out.note(f"recorded in {KINDS[kind].table} as {row.id} (model {row.model})")
+    return EXIT_OK
+
+
+def _stream(client: Client, kind: str, options: dict[str, Any], out: _Output) -> Any:
+    ended_with_newline = True
+    with getattr(client.generate.stream, kind)(**options) as stream:
+        for delta in stream:
+            if out.json_mode:
+                out.json({"delta": delta}, indent=None)
+            else:
+                out.write(delta)
+                ended_with_newline = delta.endswith("\n")
+    if not ended_with_newline:
+        out.line()
+    return stream.result
+
+
+def _show_dry_run(out: _Output, dry_run: Any) -> None:
+    if out.json_mode:
+        out.json(dry_run)
+        return
+    for message in dry_run.messages:
+        out.line(f"--- {message['role']} ---")
+        out.line(str(message["content"]).rstrip("\n"))
+    settings = {k: v for k, v in dry_run.parameters.items() if k != "messages"}
+    out.line("--- parameters ---")
+    out.line(json.dumps(settings, ensure_ascii=False))
+    out.note(f"dry run ({dry_run.kind}, template {dry_run.template_version}): nothing was sent")
+
+
+# -- projects, history -----------------------------------------------------------------------------
+
+
+def _projects_list(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        page = client.projects.list(limit=args.limit, cursor=args.cursor)
+    if out.json_mode:
+        out.json({"items": page.items, "next_cursor": page.next_cursor})
+        return EXIT_OK
+    if not page.items:
+        out.note("no projects yet ('groqgen projects create NAME' makes one)")
+        return EXIT_OK
+    out.table(
+        ("ID", "NAME", "CREATED", "DESCRIPTION"),
+        [(str(p.id), p.name, _when(p.created_at), _short(p.description)) for p in page.items],
+    )
+    if page.next_cursor:
+        out.note(f"more: groqgen projects list --cursor {page.next_cursor}")
+    return EXIT_OK
+
+
+def _projects_create(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        project = client.projects.create(args.name, description=args.description)
+    if out.json_mode:
+        out.json(project)
+    else:
+        out.line(str(project.id))
+        out.note(f"created project {project.name!r}")
+    return EXIT_OK
+
+
+def _projects_show(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        project = client.projects.get(_project_id(client, args.project))
+        counts = client.projects.resource_counts(project.id)
+    if out.json_mode:
+        out.json({**project.model_dump(mode="json"), "resource_counts": counts})
+        return EXIT_OK
+    out.line(f"{project.name}  ({project.id})")
+    if project.description:
+        out.line(project.description)
+    out.line(f"created {_when(project.created_at)}, updated {_when(project.updated_at)}")
+    out.line(
+        ", ".join(
+            _plural(n, what)
+            for n, what in (
+                (counts.prompt_count, "prompt"),
+                (counts.code_generation_count, "code generation"),
+                (counts.code_review_count, "code review"),
+                (counts.test_count, "test suite"),
+            )
+        )
+    )
+    return EXIT_OK
+
+
+def _history(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        entries = client.activity_logs.recent(limit=args.limit)
+    if out.json_mode:
+        out.json(entries)
+        return EXIT_OK
+    if not entries:
+        out.note("no activity yet")
+        return EXIT_OK
+    out.table(
+        ("WHEN", "ACTIVITY", "DESCRIPTION"),
+        [(_when(e.created_at), e.activity_type, _short(e.description, 80)) for e in entries],
+    )
+    return EXIT_OK
+
+
+# -- export ----------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """``exporting prompts 1500/3000`` on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, out: _Output) -> None:
+        self.shown = not out.json_mode and _isatty(sys.stderr)
+        self.table, self.total, self.done = "", 0, 0
+
+    def start(self, table: str, total: int) -> None:
+        self.table, self.total, self.done = table, total, 0
+        self._draw()
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.shown and (self.done % 200 == 0 or self.done == self.total):
+            self._draw()
+
+    def _draw(self) -> None:
+        if self.shown:
+            sys.stderr.write(f"\rexporting {self.table} {self.done}/{self.total}")
+            sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def _export_rows(
+    client: Client, tables: Sequence[str], form: str, sink: IO[str], out: _Output
+) -> int:
+    from .models import TABLES
+
+    progress = _Progress(out)
+    written = 0
+    for name in tables:
+        repository = getattr(client, name)
+        if progress.shown:
+            progress.start(name, repository.count())
+        if form == "csv":
+            writer = csv.writer(sink)
+            writer.writerow(TABLES[name].columns)
+        for row in repository.iter():
+            data = row.model_dump(mode="json")
+            if form == "csv":
+                writer.writerow([_csv_value(data.get(c)) for c in TABLES[name].columns])
+            else:
+                line = data if len(tables) == 1 else {"table": name, "row": data}
+                sink.write(json.dumps(line, ensure_ascii=False) + "\n")
+            written += 1
+            progress.advance()
+        progress.finish()
+    return written
+
+
+def _export(args: argparse.Namespace, out: _Output) -> int:
+    if args.format == "csv" and not args.table:
+        raise ValidationError("a CSV file holds one table: pass --table NAME", field="table")
+    tables = [args.table] if args.table else list(TABLE_NAMES)
+    with _client(args) as client:
+        if args.output is None:
+            written = _export_rows(client, tables, args.format, sys.stdout, out)
+            sys.stdout.flush()
+        else:
+            # Written beside the target and renamed at the end: a failed export leaves no
+            # half-written file under the name asked for.
+            target = Path(args.output)
+            partial = target.with_name(target.name + ".part")
+            try:
+                with open(partial, "w", encoding="utf-8", newline="") as sink:
+                    written = _export_rows(client, tables, args.format, sink, out)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
+            os.replace(partial, target)
+    where = "stdout" if args.output is None else args.output
+    out.note(f"exported {_plural(written, 'row')} of {', '.join(tables)} to {where}")
+    return EXIT_OK
+
+
+# -- database --------------------------------------------------------------------------------------
+
+
+def _db_migrate(args: argparse.Namespace, out: _Output) -> int:
+    from . import migrations
+
+    url = args.database_url or os.environ.get("GROQGEN_DATABASE_URL")
+    if not url:
+        raise ValidationError(
+            "db migrate needs a database: pass --database-url or set GROQGEN_DATABASE_URL",
+            field="database_url",
+        )
+    applied = migrations.apply(url)
+    if out.json_mode:
+        out.json({"applied": applied})
+    elif applied:
+        out.line(f"applied migrations {', '.join(applied)}")
+    else:
+        out.line("the database is up to date; nothing to apply")
+    return EXIT_OK
+
+
+def _db_sql(args: argparse.Namespace, out: _Output) -> int:
+    from . import migrations
+
+    script = migrations.sql()
+    if out.json_mode:
+        out.json({"sql": script})
+    else:
+        out.write(script)
+    return EXIT_OK
+
+
+# -- outbox ----------------------------------------------------------------------------------------
+
+
+def _outbox_list(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        entries = client.outbox.pending()
+        path = client.outbox.path
+    if out.json_mode:
+        out.json(entries)
+        return EXIT_OK
+    if not entries:
+        out.note(f"nothing is waiting in the outbox ({path})")
+        return EXIT_OK
+    out.table(
+        ("ID", "TABLE", "SINCE", "WHY"),
+        [(str(e.id), e.table, _when(e.created_at), _short(e.reason)) for e in entries],
+    )
+    out.note(f"{len(entries)} waiting; 'groqgen outbox flush' records them")
+    return EXIT_OK
+
+
+def _outbox_flush(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        result = client.outbox.flush()
+    failed = result.failed
+    if out.json_mode:
+        out.json(
+            {
+                "recorded": result.recorded,
+                "failed": [{"id": e.id, "table": e.table, "error": why} for e, why in failed],
+                "skipped_other_stores": result.skipped_other_stores,
+            }
+        )
+    else:
+        out.line(f"recorded {result.recorded}, failed {len(failed)}")
+        for entry, why in failed:
+            out.line(f"  {entry.id} ({entry.table}): {_short(why, 100)}")
+        if result.skipped_other_stores:
+            out.note(f"{result.skipped_other_stores} entries belong to other stores; left as is")
+    if failed:
+        raise GroqgenError(f"{len(failed)} pending generations could not be recorded; try again")
+    return EXIT_OK
+
+
+# -- auth ------------------------------------------------------------------------------------------
+
+
+def _auth(client: Client) -> Any:
+    if client.settings.store_kind != "supabase":
+        raise ConfigurationError(
+            "groqgen auth signs in to a Supabase project, but this groqgen uses the "
+            f"{client.settings.store_kind} store; set SUPABASE_URL and SUPABASE_KEY",
+            setting="SUPABASE_URL",
+        )
+    return client.auth
+
+
+def _user_json(user: Any) -> dict[str, Any]:
+    return {"id": str(user.id), "email": getattr(user, "email", None)}
+
+
+def _auth_login(args: argparse.Namespace, out: _Output) -> int:
+    email = args.email
+    if args.password_stdin:
+        if not email:
+            raise ValidationError("with --password-stdin, pass --email too", field="email")
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not _isatty(sys.stdin):
+            raise ValidationError(
+                "no terminal to ask for the password on; pipe it in with --password-stdin",
+                field="password",
+            )
+        import getpass
+
+        if not email:
+            sys.stderr.write("email: ")
+            sys.stderr.flush()
+            email = sys.stdin.readline().strip()
+        password = getpass.getpass("password: ")
+    if not email or not password:
+        raise ValidationError("an email and a password are needed to sign in", field="email")
+    with _client(args) as client:
+        user = _auth(client).sign_in_with_password(email, password)
+    if out.json_mode:
+        out.json(_user_json(user))
+    else:
+        out.line(f"signed in as {user.email} ({user.id})")
+    return EXIT_OK
+
+
+def _auth_logout(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        _auth(client).sign_out()
+    if out.json_mode:
+        out.json({"signed_out": True})
+    else:
+        out.line("signed out")
+    return EXIT_OK
+
+
+def _auth_whoami(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        user = _auth(client).user()
+        store = client.settings.describe_store()
+    if user is None:
+        raise AuthenticationError("not signed in; run 'groqgen auth login'")
+    if out.json_mode:
+        out.json({**_user_json(user), "store": store})
+    else:
+        out.line(f"{user.email} ({user.id}) on {store}")
+    return EXIT_OK
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+
+def _describe(exc: GroqgenError, args: argparse.Namespace) -> str:
+    """One line saying what went wrong, in the command line's terms."""
+    if isinstance(exc, RecordingFailed):
+        cause = exc.__cause__ or "the store refused it"
+        return (
+            f"the generation succeeded but could not be recorded ({cause}); it is kept in the "
+            "outbox: run 'groqgen outbox flush' once the store is back"
+        )
+    if isinstance(exc, ValidationError) and exc.errors:
+        flags: dict[str, str] = getattr(args, "flags", {})
+        problems = []
+        for error in exc.errors:
+            field = str(error.get("field", ""))
+            name = flags.get(field.split(".")[0], field)
+            message = str(error.get("message", "")).removeprefix("Value error, ")
+            problems.append(f"{name}: {message}")
+        return "; ".join(problems)
+    return str(exc)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _error(text: str) -> None:
+    print(f"groqgen: error: {_one_line(text)}", file=sys.stderr)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe (``groqgen export | head``), send further output nowhere."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``groqgen`` command line with ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns the exit status instead of exiting: 0 ok, 2 bad input, 1 any other failure.
+
+    Example:
+        >>> main(["db", "sql"])  # doctest: +SKIP
+        0
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help and --version print, then exit
+        return exc.code if isinstance(exc.code, int) else EXIT_OK
+    except ValidationError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    out = _Output(json_mode=args.json, color=args.color)
+    try:
+        return args.handler(args, out)  # type: ignore[no-any-return]
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_FAILURE
+    except GroqgenError as exc:
+        if args.debug:
+            traceback.print_exc()
+        _error(_describe(exc, args))
+        return EXIT_USAGE if isinstance(exc, ValidationError) else EXIT_FAILURE
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        hint = "" if args.debug else " (run again with --debug for the traceback)"
+        _error(f"unexpected {type(exc).__name__}: {exc}{hint}")
+        return EXIT_FAILURE

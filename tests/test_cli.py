@@ -1,0 +1,692 @@
+"""The ``groqgen`` command line: every command, its output, its errors and its exit status.
+
+Commands run in-process through ``groqgen.cli.main(argv)`` on an embedded SQLite store under a
+temporary ``GROQGEN_HOME``, with Groq played by ``tests/groq_peer.py``; ``db migrate`` runs
+against a throwaway PostgreSQL database and ``auth`` against the Supabase stand-in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from groqgen import Client
+from groqgen.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, infer_language, main
+from tests.groq_peer import status
+
+CODE = "def add(a, b):\n    return a + b\n"
+HEAVY = ("groq", "postgrest", "supabase_auth", "psycopg")
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def home(tmp_path: Path, groq_peer: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty groqgen home on SQLite, with Groq pointed at the peer."""
+    for name in ("GROQGEN_DATABASE_URL", "SUPABASE_URL", "SUPABASE_KEY", "GROQGEN_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("GROQGEN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GROQ_API_KEY", "gsk_test_key")
+    monkeypatch.setenv("GROQ_BASE_URL", groq_peer.base_url)
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def cli(home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run ``groqgen ARGV...`` in-process; ``stdin=`` feeds standard input."""
+
+    def run(*argv: str, stdin: str | None = None) -> Run:
+        capsys.readouterr()
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture
+def client(home: Path) -> Any:
+    """A library client on the same store as the command line, to check what it recorded."""
+    with Client(home=home) as c:
+        yield c
+
+
+def one_line_error(run: Run) -> str:
+    """The run's stderr, which must be one error line and no traceback."""
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1, run.err
+    assert lines[0].startswith("groqgen: error: ")
+    assert "Traceback" not in run.err
+    return lines[0]
+
+
+# -- start-up ------------------------------------------------------------------------------------
+
+
+def test_python_m_groqgen_help_runs_in_a_real_process() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "groqgen", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: groqgen")
+    for command in ("prompt", "code", "review", "tests", "projects", "history", "export"):
+        assert command in done.stdout
+
+
+def test_help_imports_no_heavy_module() -> None:
+    script = (
+        "import contextlib, io, json, runpy, sys\n"
+        "sys.argv = ['groqgen', '--help']\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try:\n"
+        "        runpy.run_module('groqgen', run_name='__main__')\n"
+        "    except SystemExit as exc:\n"
+        "        code = exc.code\n"
+        "print(json.dumps([code, sorted(sys.modules)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    code, modules = json.loads(done.stdout)
+    assert code == 0
+    loaded = {m.split(".")[0] for m in modules} | set(modules)
+    assert not loaded & {*HEAVY, "pydantic", "groqgen.client", "groqgen.models"}
+
+
+def test_version(cli: Any) -> None:
+    from groqgen import __version__
+
+    run = cli("--version")
+    assert (run.code, run.out.strip()) == (EXIT_OK, f"groqgen {__version__}")
+
+
+def test_no_command_is_a_usage_error(cli: Any) -> None:
+    run = cli()
+    assert run.code == EXIT_USAGE
+    assert "COMMAND" in one_line_error(run)
+
+
+# -- generating ----------------------------------------------------------------------------------
+
+
+def test_prompt_prints_the_prompt_and_records_it(cli: Any, client: Any, groq_peer: Any) -> None:
+    groq_peer.reply = "Write release notes for the 2.0 launch, grouped by feature."
+    run = cli("prompt", "release notes", "--tone", "casual", "--length", "40")
+    assert run.code == EXIT_OK, run.err
+    assert run.out == "Write release notes for the 2.0 launch, grouped by feature.\n"
+    assert "recorded in prompts as" in run.err
+    [prompt] = client.prompts.iter()
+    assert (prompt.tone, prompt.length, prompt.topic) == ("casual", 40, "release notes")
+    assert client.activity_logs.count() == 1
+    assert len(groq_peer.chat_requests) == 1
+
+
+def test_prompt_json_is_the_stored_row(cli: Any, client: Any, groq_peer: Any) -> None:
+    groq_peer.reply = "A prompt."
+    run = cli(
+        "prompt", "onboarding", "--type", "creative", "--model", "llama-3.1-8b-instant", "--json"
+    )
+    assert run.code == EXIT_OK, run.err
+    data = run.json()
+    assert data["generated_prompt"] == "A prompt."
+    assert data["prompt_type"] == "creative"
+    assert data["model"] == "llama-3.1-8b-instant"
+    assert client.prompts.get(data["id"]).model_dump(mode="json") == data
+    assert groq_peer.chat_requests[0].model == "llama-3.1-8b-instant"
+    assert run.err == ""
+
+
+def test_dry_run_sends_nothing_and_stores_nothing(cli: Any, client: Any, groq_peer: Any) -> None:
+    run = cli("prompt", "release notes", "--dry-run")
+    assert run.code == EXIT_OK, run.err
+    assert "--- system ---" in run.out and "Topic: release notes" in run.out
+    assert "nothing was sent" in run.err
+    as_json = cli("code", "parse dates", "--language", "python", "--dry-run", "--json").json()
+    assert as_json["kind"] == "code"
+    assert as_json["parameters"]["messages"] == as_json["messages"]
+    assert groq_peer.requests == []
+    assert client.prompts.count() == 0 and client.code_generations.count() == 0
+
+
+def test_stream_prints_the_deltas_then_records(cli: Any, client: Any, groq_peer: Any) -> None:
+    groq_peer.reply = "Draft a launch email for the team."
+    run = cli("prompt", "launch email", "--stream")
+    assert run.code == EXIT_OK, run.err
+    assert run.out == "Draft a launch email for the team.\n"
+    assert groq_peer.chat_requests[0].stream
+    [prompt] = client.prompts.iter()
+    assert prompt.generated_prompt == "Draft a launch email for the team."
+
+
+def test_stream_json_is_one_line_per_delta_then_the_row(
+    cli: Any, client: Any, groq_peer: Any
+) -> None:
+    groq_peer.reply = "One two three."
+    run = cli("prompt", "counting", "--stream", "--json")
+    assert run.code == EXIT_OK, run.err
+    lines = [json.loads(line) for line in run.out.splitlines()]
+    assert "".join(line["delta"] for line in lines[:-1]) == "One two three."
+    assert lines[-1]["result"]["id"] == str(next(client.prompts.iter()).id)
+
+
+def test_code_prints_only_the_code(cli: Any, client: Any) -> None:
+    run = cli("code", "add two numbers", "--language", "python")
+    assert run.code == EXIT_OK, run.err
+    assert run.out == CODE
+    [row] = client.code_generations.iter()
+    assert (row.language, row.framework) == ("python", "none")
+
+
+def test_review_reads_a_file_and_infers_the_language(
+    cli: Any, client: Any, groq_peer: Any, tmp_path: Path
+) -> None:
+    groq_peer.reply = "## Summary\nFine.\n\n## Issues\n- none"
+    (tmp_path / "app.py").write_text(CODE)
+    run = cli("review", str(tmp_path / "app.py"), "--type", "bugs")
+    assert run.code == EXIT_OK, run.err
+    assert run.out == "## Summary\nFine.\n\n## Issues\n- none\n"
+    [review] = client.code_reviews.iter()
+    assert (review.code, review.language, review.review_type) == (CODE, "python", "bugs")
+
+
+def test_review_reads_stdin(cli: Any, client: Any) -> None:
+    run = cli("review", "-", "--json", stdin="#!/usr/bin/env python3\n" + CODE)
+    assert run.code == EXIT_OK, run.err
+    assert run.json()["language"] == "python"
+    run = cli("review", "-", "--language", "go", "--json", stdin="package main\n")
+    assert (run.code, run.json()["language"]) == (EXIT_OK, "go")
+    assert client.code_reviews.count() == 2
+
+
+def test_code_from_stdin_needs_a_language_it_can_tell(cli: Any, groq_peer: Any) -> None:
+    run = cli("review", "-", stdin="x = 1\n")
+    assert run.code == EXIT_USAGE
+    assert "pass --language" in one_line_error(run)
+    assert groq_peer.requests == []
+
+
+def test_a_missing_file_is_bad_input(cli: Any, tmp_path: Path, groq_peer: Any) -> None:
+    run = cli("review", str(tmp_path / "nope.py"))
+    assert run.code == EXIT_USAGE
+    assert "no such file" in one_line_error(run)
+    assert groq_peer.requests == []
+
+
+def test_tests_infers_the_framework_and_takes_several_test_types(
+    cli: Any, client: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "calc.ts").write_text("export const add = (a: number, b: number) => a + b;\n")
+    run = cli(
+        "tests", str(tmp_path / "calc.ts"), "--test-type", "unit", "--test-type", "edge", "--json"
+    )
+    assert run.code == EXIT_OK, run.err
+    data = run.json()
+    assert (data["language"], data["framework"]) == ("typescript", "jest")
+    assert data["test_types"] == ["unit", "edge"]
+    assert client.tests.get(data["id"]).generated_tests == CODE
+
+
+def test_tests_without_a_known_framework_is_bad_input(cli: Any, tmp_path: Path) -> None:
+    (tmp_path / "q.sql").write_text("select 1;\n")
+    run = cli("tests", str(tmp_path / "q.sql"))
+    assert run.code == EXIT_USAGE
+    assert "pass --framework" in one_line_error(run)
+
+
+def test_project_by_name_or_id(cli: Any, client: Any) -> None:
+    project = client.projects.create("Launch")
+    by_name = cli("prompt", "a", "--project", "Launch", "--json").json()
+    by_id = cli("code", "b", "--language", "go", "--project", str(project.id), "--json").json()
+    assert by_name["project_id"] == by_id["project_id"] == str(project.id)
+
+
+def test_an_unknown_project_is_refused_before_groq_is_called(cli: Any, groq_peer: Any) -> None:
+    for reference in ("Nope", str(uuid.uuid4())):
+        run = cli("prompt", "a", "--project", reference)
+        assert run.code == EXIT_USAGE
+        assert "no project" in one_line_error(run)
+    assert groq_peer.requests == []
+
+
+def test_an_out_of_range_length_is_bad_input(cli: Any, groq_peer: Any, client: Any) -> None:
+    run = cli("prompt", "release notes", "--length", "500")
+    assert run.code == EXIT_USAGE
+    assert one_line_error(run) == (
+        "groqgen: error: --length: Input should be less than or equal to 100"
+    )
+    assert run.out == ""
+    assert groq_peer.requests == []
+    assert client.prompts.count() == 0
+
+
+def test_an_unknown_choice_is_bad_input(cli: Any) -> None:
+    run = cli("prompt", "x", "--tone", "sarcastic")
+    assert run.code == EXIT_USAGE
+    assert "--tone" in one_line_error(run)
+
+
+def test_a_groq_failure_exits_1_with_one_line(cli: Any, groq_peer: Any, client: Any) -> None:
+    groq_peer.script(status(401))
+    run = cli("prompt", "release notes")
+    assert run.code == EXIT_FAILURE
+    assert "API key" in one_line_error(run)
+    assert client.prompts.count() == 0
+
+
+def test_debug_adds_the_traceback(cli: Any, groq_peer: Any) -> None:
+    groq_peer.script(status(401))
+    run = cli("--debug", "prompt", "release notes")
+    assert run.code == EXIT_FAILURE
+    assert "Traceback (most recent call last)" in run.err
+    assert run.err.strip().splitlines()[-1].startswith("groqgen: error: ")
+
+
+def test_a_missing_groq_key_exits_1(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GROQ_API_KEY")
+    run = cli("prompt", "release notes")
+    assert run.code == EXIT_FAILURE
+    assert "GROQ_API_KEY" in one_line_error(run)
+
+
+# -- the outbox ----------------------------------------------------------------------------------
+
+
+def _break_recording(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the SQLite store refuse every generation record (and nothing else)."""
+    from groqgen.errors import StoreError
+    from groqgen.stores import ops
+    from groqgen.stores.sqlite import SQLiteStore
+
+    execute = SQLiteStore.execute
+
+    def refuse(self: Any, op: Any) -> Any:
+        if isinstance(op, ops.Record):
+            raise StoreError("disk full")
+        return execute(self, op)
+
+    monkeypatch.setattr(SQLiteStore, "execute", refuse)
+
+
+def test_a_failed_recording_goes_to_the_outbox_and_flush_records_it(
+    cli: Any, client: Any, groq_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groq_peer.reply = "Paid-for prompt."
+    with monkeypatch.context() as broken:
+        _break_recording(broken)
+        run = cli("prompt", "release notes")
+        assert run.code == EXIT_FAILURE
+        assert run.out == "Paid-for prompt.\n"  # shown even though it was not recorded
+        assert "groqgen outbox flush" in one_line_error(run)
+
+        listed = cli("outbox", "list", "--json")
+        assert listed.code == EXIT_OK
+        [entry] = listed.json()
+        assert entry["table"] == "prompts"
+        assert entry["values"]["generated_prompt"] == "Paid-for prompt."
+        human = cli("outbox", "list")
+        assert entry["id"] in human.out and "disk full" in human.out
+
+        still_broken = cli("outbox", "flush")
+        assert still_broken.code == EXIT_FAILURE
+        assert "recorded 0, failed 1" in still_broken.out
+        assert "could not be recorded" in one_line_error(still_broken)
+
+    flushed = cli("outbox", "flush", "--json")
+    assert flushed.code == EXIT_OK, flushed.err
+    assert flushed.json() == {"recorded": 1, "failed": [], "skipped_other_stores": 0}
+    assert client.prompts.get(entry["id"]).generated_prompt == "Paid-for prompt."
+    assert cli("outbox", "list", "--json").json() == []
+    assert "nothing is waiting" in cli("outbox", "list").err
+    assert len(groq_peer.chat_requests) == 1
+
+
+# -- projects and history ------------------------------------------------------------------------
+
+
+def test_projects_create_list_and_show(cli: Any, client: Any) -> None:
+    assert "no projects yet" in cli("projects", "list").err
+    created = cli("projects", "create", "Launch", "--description", "Release plan")
+    assert created.code == EXIT_OK, created.err
+    project_id = created.out.strip()
+    assert client.projects.get(project_id).name == "Launch"
+    other = cli("projects", "create", "Docs", "--json").json()
+
+    listed = cli("projects", "list")
+    assert listed.code == EXIT_OK
+    assert listed.out.splitlines()[0].split() == ["ID", "NAME", "CREATED", "DESCRIPTION"]
+    assert project_id in listed.out and "Release plan" in listed.out
+    assert [p["name"] for p in cli("projects", "list", "--json").json()["items"]] == [
+        "Docs",
+        "Launch",
+    ]
+
+    client.generate.prompt("a", project_id=project_id)
+    shown = cli("projects", "show", "Launch", "--json").json()
+    assert shown["id"] == project_id
+    assert shown["resource_counts"]["prompt_count"] == 1
+    human = cli("projects", "show", other["id"])
+    assert human.code == EXIT_OK
+    assert "Docs" in human.out and "0 prompts" in human.out
+
+
+def test_projects_list_pages_with_a_cursor(cli: Any, client: Any) -> None:
+    for name in ("one", "two", "three"):
+        client.projects.create(name)
+    first = cli("projects", "list", "--limit", "2", "--json").json()
+    assert [p["name"] for p in first["items"]] == ["three", "two"]
+    rest = cli("projects", "list", "--limit", "2", "--cursor", first["next_cursor"], "--json")
+    assert [p["name"] for p in rest.json()["items"]] == ["one"]
+    assert rest.json()["next_cursor"] is None
+    assert "--cursor" in cli("projects", "list", "--limit", "2").err
+
+
+def test_projects_failures(cli: Any) -> None:
+    run = cli("projects", "create", "   ")
+    assert run.code == EXIT_USAGE
+    assert one_line_error(run) == "groqgen: error: NAME: must not be empty or only whitespace"
+    run = cli("projects", "show", "Nope")
+    assert run.code == EXIT_USAGE
+    assert "no project is named 'Nope'" in one_line_error(run)
+    run = cli("projects", "list", "--limit", "0")
+    assert run.code == EXIT_USAGE
+    one_line_error(run)
+
+
+def test_history_shows_recent_activity(cli: Any, client: Any) -> None:
+    assert "no activity yet" in cli("history").err
+    client.projects.create("Launch")
+    client.generate.prompt("release notes")
+    entries = cli("history", "--json").json()
+    assert [e["activity_type"] for e in entries] == ["prompt_generation", "project_created"]
+    assert len(cli("history", "--limit", "1", "--json").json()) == 1
+    human = cli("history")
+    assert human.code == EXIT_OK
+    assert "prompt_generation" in human.out and "Created project 'Launch'" in human.out
+
+
+# -- export --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rows(client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Five prompts and two test suites, and pages of two rows so an export spans pages."""
+    monkeypatch.setattr("groqgen.repositories.ITER_PAGE_SIZE", 2)
+    for i in range(5):
+        client.prompts.create(
+            topic=f"topic {i}", model="m", generated_prompt=f"prompt {i}\nwith, a comma"
+        )
+    for types in (["unit"], ["unit", "edge"]):
+        client.tests.create(
+            code=CODE,
+            language="python",
+            framework="pytest",
+            test_types=types,
+            model="m",
+            generated_tests=CODE,
+        )
+    return client
+
+
+def test_export_one_table_as_jsonl(cli: Any, rows: Any) -> None:
+    run = cli("export", "--format", "jsonl", "--table", "prompts")
+    assert run.code == EXIT_OK, run.err
+    lines = [json.loads(line) for line in run.out.splitlines()]
+    assert len(lines) == 5
+    assert {line["id"] for line in lines} == {str(p.id) for p in rows.prompts.iter()}
+    assert "exported 5 rows of prompts to stdout" in run.err
+
+
+def test_export_every_table_as_jsonl(cli: Any, rows: Any) -> None:
+    run = cli("export")
+    assert run.code == EXIT_OK, run.err
+    tables = [json.loads(line)["table"] for line in run.out.splitlines()]
+    assert tables.count("prompts") == 5 and tables.count("tests") == 2
+    assert tables.count("profiles") == 1
+
+
+def test_export_csv_to_a_file_round_trips(cli: Any, rows: Any, tmp_path: Path) -> None:
+    target = tmp_path / "tests.csv"
+    run = cli("export", "--format", "csv", "--table", "tests", "--output", str(target))
+    assert run.code == EXIT_OK, run.err
+    assert run.out == ""
+    with open(target, newline="", encoding="utf-8") as f:
+        exported = list(csv.DictReader(f))
+    assert len(exported) == 2
+    assert sorted(json.loads(r["test_types"]) for r in exported) == [["unit"], ["unit", "edge"]]
+    assert {r["generated_tests"] for r in exported} == {CODE}
+    assert list(tmp_path.glob("*.part")) == []
+
+    prompts = cli("export", "--format", "csv", "--table", "prompts")
+    parsed = list(csv.DictReader(io.StringIO(prompts.out)))
+    assert len(parsed) == 5
+    assert parsed[0]["generated_prompt"].endswith("\nwith, a comma")
+    assert parsed[0]["project_id"] == ""
+
+
+def test_export_shows_progress_on_a_terminal(
+    cli: Any, rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    run = cli("export", "--table", "prompts")
+    assert run.code == EXIT_OK, run.err
+    assert "\rexporting prompts 0/5" in run.err and "\rexporting prompts 5/5" in run.err
+    assert len(run.out.splitlines()) == 5
+
+
+def test_a_failed_recording_with_json_still_prints_the_result(
+    cli: Any, groq_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groq_peer.reply = "Paid-for prompt."
+    _break_recording(monkeypatch)
+    run = cli("prompt", "release notes", "--json")
+    assert run.code == EXIT_FAILURE
+    data = run.json()
+    assert data["recorded"] is False
+    assert data["outbox"]["values"]["generated_prompt"] == "Paid-for prompt."
+    one_line_error(run)
+
+
+def test_export_csv_needs_one_table(cli: Any) -> None:
+    run = cli("export", "--format", "csv")
+    assert run.code == EXIT_USAGE
+    assert "--table" in one_line_error(run)
+
+
+def test_a_failed_export_leaves_no_file(
+    cli: Any, rows: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from groqgen.errors import StoreError
+    from groqgen.repositories import Repository
+
+    pages = Repository.list
+
+    def fail_on_second_page(self: Any, **kw: Any) -> Any:
+        if kw.get("cursor"):
+            raise StoreError("connection lost")
+        return pages(self, **kw)
+
+    monkeypatch.setattr(Repository, "list", fail_on_second_page)
+    target = tmp_path / "prompts.jsonl"
+    run = cli("export", "--table", "prompts", "--output", str(target))
+    assert run.code == EXIT_FAILURE
+    assert "connection lost" in one_line_error(run)
+    assert list(tmp_path.iterdir()) == [tmp_path / "home"]
+
+
+# -- database ------------------------------------------------------------------------------------
+
+
+def test_db_sql_prints_the_migrations(cli: Any) -> None:
+    from groqgen import migrations
+
+    run = cli("db", "sql")
+    assert (run.code, run.out) == (EXIT_OK, migrations.sql())
+    assert cli("db", "sql", "--json").json() == {"sql": migrations.sql()}
+
+
+@pytest.mark.postgres
+def test_db_migrate_applies_then_finds_nothing_to_do(cli: Any, make_database: Any) -> None:
+    from groqgen import migrations
+
+    url = make_database()
+    versions = [m.version for m in migrations.available()]
+    run = cli("db", "migrate", "--database-url", url)
+    assert run.code == EXIT_OK, run.err
+    assert run.out.strip() == f"applied migrations {', '.join(versions)}"
+    assert migrations.applied(url) == versions
+    again = cli("db", "migrate", "--database-url", url, "--json")
+    assert (again.code, again.json()) == (EXIT_OK, {"applied": []})
+
+
+def test_db_migrate_needs_a_database(cli: Any) -> None:
+    run = cli("db", "migrate")
+    assert run.code == EXIT_USAGE
+    assert "--database-url" in one_line_error(run)
+
+
+def test_db_migrate_reports_an_unreachable_database(cli: Any) -> None:
+    run = cli("db", "migrate", "--database-url", "postgresql://nobody@127.0.0.1:1/none")
+    assert run.code == EXIT_FAILURE
+    assert "cannot connect" in one_line_error(run)
+
+
+@pytest.mark.postgres
+def test_global_options_select_a_postgres_store(cli: Any, migrated_url: str) -> None:
+    import psycopg
+
+    from tests.helpers import new_user
+
+    with psycopg.connect(migrated_url, autocommit=True) as conn:
+        user_id = new_user(conn)
+    options = ("--database-url", migrated_url, "--user-id", str(user_id))
+    created = cli("projects", "create", "On Postgres", *options, "--json")
+    assert created.code == EXIT_OK, created.err
+    assert created.json()["user_id"] == str(user_id)
+    listed = cli(*options, "projects", "list", "--json").json()
+    assert [p["name"] for p in listed["items"]] == ["On Postgres"]
+
+
+# -- auth ----------------------------------------------------------------------------------------
+
+
+def test_auth_needs_a_supabase_project(cli: Any) -> None:
+    for command in ("whoami", "logout"):
+        run = cli("auth", command)
+        assert run.code == EXIT_FAILURE
+        assert "SUPABASE_URL" in one_line_error(run)
+
+
+def test_auth_login_input_errors(cli: Any) -> None:
+    run = cli("auth", "login", "--password-stdin", stdin="secret\n")
+    assert run.code == EXIT_USAGE
+    assert "--email" in one_line_error(run)
+    run = cli("auth", "login", "--email", "a@example.com", stdin="")
+    assert run.code == EXIT_USAGE
+    assert "--password-stdin" in one_line_error(run)
+
+
+@pytest.mark.postgres
+def test_auth_login_whoami_logout_on_supabase(
+    cli: Any, home: Path, supabase_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import PASSWORD
+
+    monkeypatch.setenv("SUPABASE_URL", supabase_peer.url)
+    monkeypatch.setenv("SUPABASE_KEY", supabase_peer.anon_key)
+    email = f"{uuid.uuid4().hex[:12]}@example.com"
+    with Client(home=home) as client:
+        client.auth.sign_up(email, PASSWORD)
+        client.auth.sign_out()
+
+    wrong = cli("auth", "login", "--email", email, "--password-stdin", stdin="wrong password\n")
+    assert wrong.code == EXIT_FAILURE
+    one_line_error(wrong)
+    assert cli("auth", "whoami").code == EXIT_FAILURE
+
+    login = cli("auth", "login", "--email", email, "--password-stdin", stdin=PASSWORD + "\n")
+    assert login.code == EXIT_OK, login.err
+    assert login.out.startswith(f"signed in as {email}")
+    me = cli("auth", "whoami", "--json").json()
+    assert me["email"] == email and me["store"].startswith("supabase")
+    assert cli("projects", "create", "Mine", "--json").json()["user_id"] == me["id"]
+
+    assert cli("auth", "logout").out == "signed out\n"
+    after = cli("auth", "whoami")
+    assert after.code == EXIT_FAILURE
+    assert "groqgen auth login" in one_line_error(after)
+
+
+# -- presentation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "language"),
+    [
+        ("app.py", "", "python"),
+        ("src/Main.JAVA", "", "java"),
+        ("web/view.tsx", "", "typescript"),
+        (None, "#!/usr/bin/env python3\nprint(1)", "python"),
+        (None, "#!/bin/bash\necho hi", "shell"),
+        (None, "#!/usr/bin/env -S node --harmony\n", "javascript"),
+        (None, "<?php echo 1;", "php"),
+        ("notes.txt", "plain words", None),
+        (None, "x = 1", None),
+    ],
+)
+def test_infer_language(path: str | None, code: str, language: str | None) -> None:
+    assert infer_language(path, code) == language
+
+
+def test_color_never_and_a_pipe_give_plain_text(cli: Any) -> None:
+    assert cli("code", "add", "--language", "python", "--color", "never").out == CODE
+    assert cli("code", "add", "--language", "python").out == CODE  # stdout is not a terminal
+
+
+def test_color_always_highlights_code_and_renders_reviews(cli: Any, tmp_path: Path) -> None:
+    pytest.importorskip("rich")
+    code = cli("code", "add", "--language", "python", "--color", "always")
+    assert code.code == EXIT_OK
+    assert "\x1b[" in code.out and "return" in code.out
+    (tmp_path / "app.py").write_text(CODE)
+    review = cli("review", str(tmp_path / "app.py"), "--color", "always")
+    assert review.code == EXIT_OK
+    assert "\x1b[" in review.out
+
+
+def test_no_color_turns_highlighting_off(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    assert cli("code", "add", "--language", "python").out == CODE
+
+
+def test_module_entry_point_is_declared() -> None:
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "pyproject.toml").read_text()
+    assert 'groqgen = "groqgen.cli:main"' in text
+    assert os.path.exists(root / "src" / "groqgen" / "__main__.py")
