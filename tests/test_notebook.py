@@ -131,3 +131,12 @@ def test_without_pandas_to_pandas_says_what_to_install(
         pytest.raises(ConfigurationError, match="pip install pandas"),
     ):
         client.prompts.to_pandas()
+
+
+def test_lists_of_rows_render_as_tables_too(tmp_path: Path) -> None:
+    with Client(home=tmp_path) as client:
+        client.activity_logs.log("login", "Signed in")
+        recent = client.activity_logs.recent()
+        assert isinstance(recent, list)
+        assert "<table>" in recent._repr_html_() and "login" in recent._repr_html_()
+        assert list(recent.to_pandas()["activity_type"]) == ["login"]

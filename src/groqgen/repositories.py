@@ -51,6 +51,7 @@ __all__ = [
     "ProjectsRepository",
     "Repository",
     "Requests",
+    "Rows",
 ]
 
 T = TypeVar("T")
@@ -91,6 +92,18 @@ class Page(Generic[T]):
     def to_pandas(self) -> Any:
         """The items as a ``pandas.DataFrame`` (needs pandas installed)."""
         return to_pandas(self.items)
+
+
+class Rows(list[T]):
+    """A plain list of rows that renders as a table in notebooks and offers ``to_pandas()``."""
+
+    def _repr_html_(self) -> str:
+        """An HTML table for notebooks."""
+        return rows_html(self)
+
+    def to_pandas(self) -> Any:
+        """The rows as a ``pandas.DataFrame`` (needs pandas installed)."""
+        return to_pandas(self)
 
 
 def _pandas() -> Any:
@@ -507,9 +520,9 @@ class ActivityLogsRepository(Repository[ActivityLog]):
 
     _requests: ActivityRequests
 
-    def recent(self, limit: int = 10) -> list[ActivityLog]:
-        """Your newest entries."""
-        return self.list(limit=limit).items
+    def recent(self, limit: int = 10) -> Rows[ActivityLog]:
+        """Your newest entries (a list that renders as a table in notebooks)."""
+        return Rows(self.list(limit=limit).items)
 
     def log(
         self,
@@ -627,9 +640,9 @@ class AsyncActivityLogsRepository(AsyncRepository[ActivityLog]):
 
     _requests: ActivityRequests
 
-    async def recent(self, limit: int = 10) -> list[ActivityLog]:
-        """Your newest entries."""
-        return (await self.list(limit=limit)).items
+    async def recent(self, limit: int = 10) -> Rows[ActivityLog]:
+        """Your newest entries (a list that renders as a table in notebooks)."""
+        return Rows((await self.list(limit=limit)).items)
 
     async def log(
         self,
