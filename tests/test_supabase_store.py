@@ -234,3 +234,19 @@ def test_a_record_whose_answer_was_lost_after_commit_is_retried_into_one_row(
         assert client.activity_logs.count() == 1
         assert client.code_generations.get(row.id) == row
         assert len(groq_peer.chat_requests) == 1
+
+
+def test_with_max_retries_0_a_failed_read_is_not_retried(peer: Any, tmp_path: Path) -> None:
+    from groqgen import StoreError
+
+    with _client(peer, tmp_path, max_retries=0) as client:
+        email = _email()
+        client.auth.sign_up(email, PASSWORD)
+        client.auth.sign_in_with_password(email, PASSWORD)
+        client.prompts.count()
+        before = len(peer.requests_to("/rest/v1/prompts"))
+        peer.script(status(503, path_prefix="/rest/v1/prompts"))
+        with pytest.raises(StoreError) as info:
+            client.prompts.count()
+        assert info.value.transient
+        assert len(peer.requests_to("/rest/v1/prompts")) == before + 1

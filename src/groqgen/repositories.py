@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from .errors import NotFound, ValidationError
+from .errors import GroqgenError, NotFound, ValidationError
 from .models import (
     ActivityLog,
     ActivityLogCreate,
@@ -408,10 +408,23 @@ class _RepositoryBase(Generic[RowT]):
         self._requests = requests
         self._retry = retry
 
-    def _retry_kwargs(self, op: ops.Operation) -> dict[str, Any] | None:
-        if self._retry is None or not isinstance(op, _READS):
+    def _retry_after(self, op: ops.Operation, exc: BaseException) -> dict[str, Any] | None:
+        """Retry arguments for the attempts left after a first failure, or None: no retry.
+
+        The first attempt runs bare (no retry machinery on the fast path); only a transient
+        failure of a read brings in the policy, after the wait it prescribes.
+        """
+        policy = self._retry
+        if policy is None or policy.max_retries < 1 or not isinstance(op, _READS):
             return None
-        return dict(self._retry.tenacity_kwargs())
+        if not policy.retryable(exc):
+            return None
+        import tenacity
+
+        options = dict(policy.tenacity_kwargs())
+        options["stop"] = tenacity.stop_after_attempt(policy.max_retries)
+        options["_first_wait"] = policy.wait(exc, 1)
+        return options
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._requests.table.name}>"
@@ -423,11 +436,17 @@ class Repository(_RepositoryBase[RowT]):
     _store: SyncStore
 
     def _run(self, call: Call[T]) -> T:
-        retrying = self._retry_kwargs(call.op)
-        if retrying is None:
+        try:
             return call.read(self._store.execute(call.op))
+        except GroqgenError as exc:
+            retrying = self._retry_after(call.op, exc)
+            if retrying is None:
+                raise
+        import time
+
         import tenacity
 
+        time.sleep(retrying.pop("_first_wait"))
         for attempt in tenacity.Retrying(**retrying):
             with attempt:
                 answer = self._store.execute(call.op)
@@ -542,11 +561,17 @@ class AsyncRepository(_RepositoryBase[RowT]):
     _store: AsyncStore
 
     async def _run(self, call: Call[T]) -> T:
-        retrying = self._retry_kwargs(call.op)
-        if retrying is None:
+        try:
             return call.read(await self._store.execute(call.op))
+        except GroqgenError as exc:
+            retrying = self._retry_after(call.op, exc)
+            if retrying is None:
+                raise
+        import asyncio
+
         import tenacity
 
+        await asyncio.sleep(retrying.pop("_first_wait"))
         async for attempt in tenacity.AsyncRetrying(**retrying):
             with attempt:
                 answer = await self._store.execute(call.op)
