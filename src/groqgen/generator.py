@@ -175,6 +175,29 @@ class _GeneratorBase:
         self.policy = RetryPolicy(settings.max_retries)
         self.gate = RateGate()
 
+    _asynchronous = False
+
+    def _client(self) -> Any:
+        """The groq SDK client (sync or async), made on first use over groqgen's httpx client."""
+        if self._groq is None:
+            import groq
+
+            options = self._groq_options()
+            if self._http is None:
+                self._http = make_http_client(
+                    self._settings.timeout, asynchronous=self._asynchronous
+                )
+            factory = groq.AsyncGroq if self._asynchronous else groq.Groq
+            self._groq = factory(http_client=self._http, **options)
+        return self._groq
+
+    def _retrying(self, *, gate: bool) -> Any:
+        """A tenacity retrier (sync or async) carrying out the client's policy."""
+        import tenacity
+
+        retrier = tenacity.AsyncRetrying if self._asynchronous else tenacity.Retrying
+        return retrier(**self.policy.tenacity_kwargs(self.gate if gate else None))
+
     def _prepare(self, kind: str, inputs: Mapping[str, Any]) -> Generation:
         return Generation.prepare(
             kind, inputs, default_model=self._settings.model, templates=self._templates
@@ -445,21 +468,6 @@ class Generator(_GeneratorBase):
         return self._generate("tests", inputs, dry_run)  # type: ignore[no-any-return]
 
     # -- I/O -----------------------------------------------------------------------------------
-
-    def _client(self) -> Any:
-        if self._groq is None:
-            import groq
-
-            options = self._groq_options()
-            if self._http is None:
-                self._http = make_http_client(self._settings.timeout, asynchronous=False)
-            self._groq = groq.Groq(http_client=self._http, **options)
-        return self._groq
-
-    def _retrying(self, *, gate: bool) -> Any:
-        import tenacity
-
-        return tenacity.Retrying(**self.policy.tenacity_kwargs(self.gate if gate else None))
 
     def _generate(self, kind: str, inputs: Mapping[str, Any], dry_run: bool) -> Any:
         generation = self._prepare(kind, inputs)
@@ -748,6 +756,8 @@ class AsyncGenerator(_GeneratorBase):
     Every method is awaitable, plus :meth:`many` for batches.
     """
 
+    _asynchronous = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.stream = AsyncStreamFactory(self)
@@ -897,21 +907,6 @@ class AsyncGenerator(_GeneratorBase):
         return [r for r in results if r is not None]
 
     # -- I/O -----------------------------------------------------------------------------------
-
-    def _client(self) -> Any:
-        if self._groq is None:
-            import groq
-
-            options = self._groq_options()
-            if self._http is None:
-                self._http = make_http_client(self._settings.timeout, asynchronous=True)
-            self._groq = groq.AsyncGroq(http_client=self._http, **options)
-        return self._groq
-
-    def _retrying(self, *, gate: bool) -> Any:
-        import tenacity
-
-        return tenacity.AsyncRetrying(**self.policy.tenacity_kwargs(self.gate if gate else None))
 
     async def _generate(self, kind: str, inputs: Mapping[str, Any], dry_run: bool) -> Any:
         generation = self._prepare(kind, inputs)
