@@ -250,3 +250,44 @@ def test_with_max_retries_0_a_failed_read_is_not_retried(peer: Any, tmp_path: Pa
             client.prompts.count()
         assert info.value.transient
         assert len(peer.requests_to("/rest/v1/prompts")) == before + 1
+
+
+def test_an_async_refresh_waits_for_the_lock_without_blocking_the_loop(
+    peer: Any, tmp_path: Path
+) -> None:
+    import asyncio
+    import time
+
+    from groqgen import AsyncClient
+    from groqgen._filelock import FileLock
+
+    async def main() -> tuple[int, float]:
+        async with AsyncClient(
+            supabase_url=peer.url, supabase_key=peer.anon_key, home=tmp_path
+        ) as client:
+            email = _email()
+            await client.auth.sign_up(email, PASSWORD)
+            await client.auth.sign_in_with_password(email, PASSWORD)
+            await client.prompts.count()
+            peer.expire_all_tokens()
+            other_process = FileLock(session_path(tmp_path, peer.url).with_suffix(".refresh.lock"))
+            other_process.acquire()  # as if another process were refreshing right now
+            threading.Timer(0.5, other_process.release).start()
+            worst, stop = 0.0, False
+
+            async def heartbeat() -> None:
+                nonlocal worst
+                while not stop:
+                    started = time.perf_counter()
+                    await asyncio.sleep(0.01)
+                    worst = max(worst, time.perf_counter() - started)
+
+            beat = asyncio.create_task(heartbeat())
+            count = await client.prompts.count()  # must wait ~0.5 s for the lock
+            stop = True
+            await beat
+            return count, worst
+
+    count, worst = asyncio.run(main())
+    assert count == 0
+    assert worst < 0.3  # the loop kept running while the lock was held elsewhere

@@ -15,15 +15,16 @@ what it leaves to the caller:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ._filelock import FileLock
 from .errors import AuthenticationError, GroqgenError, RateLimited, ValidationError
 
 __all__ = ["AsyncSupabaseAuth", "SupabaseAuth", "session_path"]
@@ -65,13 +66,9 @@ class _SessionFile:
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
 
-    @contextlib.contextmanager
-    def refreshing(self) -> Iterator[None]:
-        """Hold the refresh lock (between processes too)."""
-        from .outbox import _locked
-
-        with _locked(self.path.with_suffix(".refresh")):
-            yield
+    def refresh_lock(self) -> FileLock:
+        """The lock held while refreshing (between processes too)."""
+        return FileLock(self.path.with_suffix(".refresh.lock"))
 
 
 def _sync_storage(session_file: _SessionFile) -> Any:
@@ -210,7 +207,7 @@ class SupabaseAuth:
             )
         if not expiring and session["access_token"] != rejected:
             return str(session["access_token"])
-        with self._file.refreshing():
+        with self._file.refresh_lock():
             session, expiring = _expiring(self._file.read())  # another process may have refreshed
             if session is None:
                 raise AuthenticationError("signed out meanwhile; sign in again")
@@ -288,7 +285,9 @@ class AsyncSupabaseAuth:
             )
         if not expiring and session["access_token"] != rejected:
             return str(session["access_token"])
-        with self._file.refreshing():
+        lock = self._file.refresh_lock()
+        await asyncio.to_thread(lock.acquire)  # wait for another process without blocking the loop
+        try:
             session, expiring = _expiring(self._file.read())
             if session is None:
                 raise AuthenticationError("signed out meanwhile; sign in again")
@@ -296,3 +295,5 @@ class AsyncSupabaseAuth:
                 return str(session["access_token"])
             response = await self._call(self._gotrue.refresh_session, session["refresh_token"])
             return str(response.session.access_token)
+        finally:
+            lock.release()

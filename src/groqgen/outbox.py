@@ -14,17 +14,15 @@ they belong to; a client flushes only its own store's entries.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import sys
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ._filelock import FileLock
 from .stores import ops
 
 __all__ = ["FlushResult", "Outbox", "PendingGeneration"]
@@ -61,30 +59,9 @@ class FlushResult:
     skipped_other_stores: int = 0
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on the journal (between processes too, where the OS offers one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_suffix(".lock")
-    with open(lock_path, "a+b") as handle:
-        if sys.platform == "win32":
-            import msvcrt
-
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-            try:
-                yield
-            finally:
-                handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _locked(path: Path) -> FileLock:
+    """An exclusive lock on the journal (between processes too)."""
+    return FileLock(path.with_suffix(".lock"))
 
 
 def _fsync_dir(folder: Path) -> None:
