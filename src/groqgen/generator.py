@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from uuid import UUID
 
 from .errors import (
@@ -529,14 +529,14 @@ class Generator(_GeneratorBase):
             self._http.close()
 
 
-class StreamFactory:
-    """``client.generate.stream``: the same four kinds, streamed."""
+StreamT = TypeVar("StreamT")
 
-    def __init__(self, generator: Generator) -> None:
-        self._generator = generator
 
-    def _open(self, kind: str, inputs: Mapping[str, Any]) -> Stream:
-        return Stream(self._generator, self._generator._prepare(kind, inputs))
+class _StreamFactoryBase(Generic[StreamT]):
+    """The four kinds, streamed: typed signatures written once for both flavours."""
+
+    def _open(self, kind: str, inputs: Mapping[str, Any]) -> StreamT:
+        raise NotImplementedError
 
     def prompt(
         self,
@@ -548,7 +548,7 @@ class StreamFactory:
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
-    ) -> Stream:
+    ) -> StreamT:
         """Stream a prompt about ``topic``; the stored row is ``stream.result`` at the end."""
         return self._open(
             "prompt",
@@ -572,7 +572,7 @@ class StreamFactory:
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
-    ) -> Stream:
+    ) -> StreamT:
         """Stream code for ``description``; the stored row is ``stream.result`` at the end."""
         return self._open(
             "code",
@@ -594,7 +594,7 @@ class StreamFactory:
         review_type: str = "general",
         model: str | None = None,
         project_id: UUID | str | None = None,
-    ) -> Stream:
+    ) -> StreamT:
         """Stream a review of ``code``; the stored row is ``stream.result`` at the end."""
         return self._open(
             "review",
@@ -618,7 +618,7 @@ class StreamFactory:
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
-    ) -> Stream:
+    ) -> StreamT:
         """Stream a test suite for ``code``; the stored row is ``stream.result`` at the end."""
         return self._open(
             "tests",
@@ -633,6 +633,16 @@ class StreamFactory:
                 "project_id": project_id,
             },
         )
+
+
+class StreamFactory(_StreamFactoryBase["Stream"]):
+    """``client.generate.stream``: the same four kinds, streamed."""
+
+    def __init__(self, generator: Generator) -> None:
+        self._generator = generator
+
+    def _open(self, kind: str, inputs: Mapping[str, Any]) -> Stream:
+        return Stream(self._generator, self._generator._prepare(kind, inputs))
 
 
 class _StreamBase:
@@ -970,32 +980,14 @@ class AsyncGenerator(_GeneratorBase):
             await self._http.aclose()
 
 
-class AsyncStreamFactory:
-    """``client.generate.stream`` for asyncio."""
+class AsyncStreamFactory(_StreamFactoryBase["AsyncStream"]):
+    """``client.generate.stream`` for asyncio: ``async with`` what these return."""
 
     def __init__(self, generator: AsyncGenerator) -> None:
         self._generator = generator
 
     def _open(self, kind: str, inputs: Mapping[str, Any]) -> AsyncStream:
         return AsyncStream(self._generator, self._generator._prepare(kind, inputs))
-
-    def prompt(self, topic: str, **options: Any) -> AsyncStream:
-        """Stream a prompt about ``topic`` (same options as ``generate.prompt``)."""
-        return self._open("prompt", {"topic": topic, **options})
-
-    def code(self, description: str, **options: Any) -> AsyncStream:
-        """Stream code for ``description`` (same options as ``generate.code``)."""
-        return self._open("code", {"description": description, **options})
-
-    def review(self, code: str, **options: Any) -> AsyncStream:
-        """Stream a review of ``code`` (same options as ``generate.review``)."""
-        return self._open("review", {"code": code, **options})
-
-    def tests(self, code: str, **options: Any) -> AsyncStream:
-        """Stream a test suite for ``code`` (same options as ``generate.tests``)."""
-        if "test_types" in options:
-            options["test_types"] = list(options["test_types"])
-        return self._open("tests", {"code": code, **options})
 
 
 class AsyncStream(_StreamBase):
