@@ -11,23 +11,16 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from .models import (
-    LIMITS,
     TABLES,
-    Context,
-    Coverage,
-    Document,
+    CodeFields,
+    Input,
     Label,
-    Length,
-    PromptType,
-    ReviewType,
-    TestType,
-    Text,
-    Tone,
+    PromptFields,
+    ReviewFields,
+    TestsFields,
     validate_input,
 )
 from .stores import ops
@@ -49,53 +42,26 @@ __all__ = [
 # -- requests --------------------------------------------------------------------------------
 
 
-class _Request(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Request(Input):
+    """A generation request: the kind's fields, plus an optional model (else the default)."""
 
     model: Label | None = None
-    project_id: uuid.UUID | None = None
 
 
-class PromptRequest(_Request):
+class PromptRequest(PromptFields, _Request):
     """Ask for a prompt about ``topic``."""
 
-    topic: Text
-    prompt_type: PromptType = "writing"
-    tone: Tone = "professional"
-    length: Length = 50
-    additional_context: Context | None = None
 
-
-class CodeRequest(_Request):
+class CodeRequest(CodeFields, _Request):
     """Ask for code that does what ``description`` says."""
 
-    description: Text
-    language: Label
-    framework: Label
-    additional_context: Context | None = None
 
-
-class ReviewRequest(_Request):
+class ReviewRequest(ReviewFields, _Request):
     """Ask for a review of ``code``."""
 
-    code: Document
-    language: Label
-    review_type: ReviewType = "general"
 
-
-class TestsRequest(_Request):
+class TestsRequest(TestsFields, _Request):
     """Ask for a test suite for ``code``."""
-
-    __test__ = False
-
-    code: Document
-    language: Label
-    framework: Label
-    test_types: Annotated[list[TestType], Field(min_length=1, max_length=LIMITS["test_types"])] = (
-        Field(default_factory=lambda: ["unit"])  # type: ignore[arg-type]
-    )
-    coverage: Coverage = "moderate"
-    additional_context: Context | None = None
 
 
 # -- derived template fields -------------------------------------------------------------------

@@ -49,6 +49,7 @@ __all__ = [
     "ActivityLog",
     "ActivityLogCreate",
     "ActivityType",
+    "CodeFields",
     "CodeGeneration",
     "CodeGenerationCreate",
     "CodeReview",
@@ -61,14 +62,17 @@ __all__ = [
     "ProjectUpdate",
     "Prompt",
     "PromptCreate",
+    "PromptFields",
     "PromptType",
     "ResourceCounts",
+    "ReviewFields",
     "ReviewType",
     "Row",
     "Table",
     "TestGeneration",
     "TestGenerationCreate",
     "TestType",
+    "TestsFields",
     "Tone",
     "validate_input",
 ]
@@ -334,46 +338,44 @@ class ProfileUpdate(Input):
     avatar_url: Url | None = None
 
 
-class PromptCreate(Input):
-    """A generated prompt to record."""
+# What each kind of generation is asked with: shared by the request that asks Groq
+# (groqgen.generation) and by the row that records the answer (below).
+
+
+class PromptFields(Input):
+    """What a prompt is asked with."""
 
     topic: Text
     prompt_type: PromptType = "writing"
     tone: Tone = "professional"
     length: Length = 50
     additional_context: Context | None = None
-    model: Label
-    generated_prompt: Document
     project_id: UUID | None = None
 
 
-class CodeGenerationCreate(Input):
-    """Generated code to record."""
+class CodeFields(Input):
+    """What code is asked with."""
 
     description: Text
     language: Label
     framework: Label
-    model: Label
     additional_context: Context | None = None
-    generated_code: Document
     project_id: UUID | None = None
 
 
-class CodeReviewCreate(Input):
-    """A code review to record."""
+class ReviewFields(Input):
+    """What a review is asked with."""
 
     code: Document
     language: Label
     review_type: ReviewType = "general"
-    model: Label
-    review_result: Document
     project_id: UUID | None = None
 
 
-class TestGenerationCreate(Input):
-    """A generated test suite to record."""
+class TestsFields(Input):
+    """What a test suite is asked with."""
 
-    __test__: ClassVar[bool] = False
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
 
     code: Document
     language: Label
@@ -382,10 +384,36 @@ class TestGenerationCreate(Input):
         Field(default_factory=lambda: ["unit"])  # type: ignore[arg-type]
     )
     coverage: Coverage = "moderate"
-    model: Label
     additional_context: Context | None = None
-    generated_tests: Document
     project_id: UUID | None = None
+
+
+class PromptCreate(PromptFields):
+    """A generated prompt to record."""
+
+    model: Label
+    generated_prompt: Document
+
+
+class CodeGenerationCreate(CodeFields):
+    """Generated code to record."""
+
+    model: Label
+    generated_code: Document
+
+
+class CodeReviewCreate(ReviewFields):
+    """A code review to record."""
+
+    model: Label
+    review_result: Document
+
+
+class TestGenerationCreate(TestsFields):
+    """A generated test suite to record."""
+
+    model: Label
+    generated_tests: Document
 
 
 class ActivityLogCreate(Input):
