@@ -43,7 +43,7 @@ Where the wire format comes from
   the GET /openai/v1/models example of Groq's API reference.
 
 Everything is bounded: sleeps (``slow()``, ``latency``) are capped at ``MAX_SLEEP`` and end at
-once when the peer stops; idle keep-alive connections time out after ``IDLE_TIMEOUT`` and are
+once when the peer stops; idle keep-alive connections time out after ``http_peer.IDLE_TIMEOUT`` and are
 shut down when the peer stops.
 """
 
@@ -55,7 +55,6 @@ import re
 import secrets
 import socket
 import struct
-import sys
 import threading
 import time
 import urllib.parse
@@ -63,9 +62,10 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+from tests.http_peer import ConnectionBook, PeerHandler, PeerServer
 
 __all__ = [
     "CHAT_PATH",
@@ -106,9 +106,7 @@ DEFAULT_REPLY = (
 
 MAX_SLEEP = 30.0
 """Upper bound, in seconds, of any sleep the peer does (``slow()``, ``latency``)."""
-IDLE_TIMEOUT = 10.0
 """Seconds an idle keep-alive connection is kept before the peer closes it."""
-MAX_BODY = 16 * 1024 * 1024
 
 RATE_LIMIT_REQUESTS = 14400
 RATE_LIMIT_TOKENS = 18000
@@ -580,30 +578,11 @@ def broken_stream(after_chunks: int = 2, *, hard: bool = False) -> BrokenStream:
 # ------------------------------------------------------------------------------ server
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
+class _Server(PeerServer):
     peer: GroqPeer
 
-    def shutdown_request(self, request: Any) -> None:
-        # A hard abort must reach the client as a RST: skip the FIN socketserver sends.
-        if self.peer._take_rst(request):
-            self.close_request(request)
-        else:
-            super().shutdown_request(request)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out or hang up mid-answer are expected here, not test failures.
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (OSError, ValueError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT
+class _Handler(PeerHandler):
     server: _Server
     _current_rid: str | None = None
 
@@ -611,64 +590,7 @@ class _Handler(BaseHTTPRequestHandler):
     def peer(self) -> GroqPeer:
         return self.server.peer
 
-    def version_string(self) -> str:
-        return "cloudflare"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes: without this, Nagle's algorithm meets
-        # the client's delayed ACK and every answer waits ~40 ms.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.peer._track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        finally:
-            self.peer._untrack(self.connection)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
     # -- request side
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            parts: list[bytes] = []
-            size = 0
-            while True:
-                line = self.rfile.readline(1024)
-                length = int(line.split(b";")[0].strip() or b"0", 16)
-                if length == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                size += length
-                if size > MAX_BODY:
-                    raise ValueError("request body too large")
-                parts.append(self.rfile.read(length))
-                self.rfile.readline(1024)
-        length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            raise ValueError("request body too large")
-        return self.rfile.read(length) if length else b""
 
     def _dispatch(self) -> None:
         try:
@@ -869,7 +791,7 @@ def _unknown_url(method: str, path: str) -> dict[str, Any]:
     }
 
 
-class GroqPeer:
+class GroqPeer(ConnectionBook):
     """A local stand-in for Groq's API; use as a context manager (or ``start()``/``stop()``).
 
     Attributes:
@@ -1019,22 +941,3 @@ class GroqPeer:
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
-
-    def _track(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(conn)
-
-    def _untrack(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
-
-    def _mark_rst(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._rst.add(conn)
-
-    def _take_rst(self, conn: socket.socket) -> bool:
-        with self._lock:
-            if conn in self._rst:
-                self._rst.discard(conn)
-                return True
-            return False

@@ -159,7 +159,6 @@ import re
 import secrets
 import socket
 import struct
-import sys
 import threading
 import time
 import urllib.parse
@@ -168,9 +167,10 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+from tests.http_peer import ConnectionBook, PeerHandler, PeerServer
 
 __all__ = [
     "DEFAULT_JWT_SECRET",
@@ -197,8 +197,6 @@ AUTH_PREFIX = "/auth/v1"
 SCHEMA = "public"
 MAX_SLEEP = 30.0
 """Upper bound, in seconds, of any sleep the peer does (``slow()``)."""
-IDLE_TIMEOUT = 10.0
-MAX_BODY = 16 * 1024 * 1024
 GOTRUE_VERSION = "v2.177.0"
 API_VERSION_2024 = "2024-01-01"
 MAX_PASSWORD_LENGTH = 72
@@ -2662,96 +2660,17 @@ class _Auth:
 # ================================================================================== server
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
+class _Server(PeerServer):
     peer: SupabasePeer
 
-    def shutdown_request(self, request: Any) -> None:
-        # A hard abort must reach the client as a RST: skip the FIN socketserver sends.
-        if self.peer._take_rst(request):
-            self.close_request(request)
-        else:
-            super().shutdown_request(request)
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (OSError, ValueError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = IDLE_TIMEOUT
+class _Handler(PeerHandler):
     server: _Server
     drop_response: bool | None = None
 
     @property
     def peer(self) -> SupabasePeer:
         return self.server.peer
-
-    def version_string(self) -> str:
-        return "cloudflare"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.peer._track(self.connection)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        except OSError:
-            pass
-        finally:
-            self.peer._untrack(self.connection)
-
-    def do_GET(self) -> None:
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:
-        self._dispatch()
-
-    def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            parts: list[bytes] = []
-            size = 0
-            while True:
-                line = self.rfile.readline(1024)
-                length = int(line.split(b";")[0].strip() or b"0", 16)
-                if length == 0:
-                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(parts)
-                size += length
-                if size > MAX_BODY:
-                    raise ValueError("request body too large")
-                parts.append(self.rfile.read(length))
-                self.rfile.readline(1024)
-        length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY:
-            raise ValueError("request body too large")
-        return self.rfile.read(length) if length else b""
 
     def _dispatch(self) -> None:
         try:
@@ -2818,7 +2737,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.peer._mark_rst(self.connection)
 
 
-class SupabasePeer:
+class SupabasePeer(ConnectionBook):
     """A local Supabase project (PostgREST and Auth subsets) over a real PostgreSQL database.
 
     Use as a context manager, or ``start()``/``stop()``.
@@ -3135,22 +3054,3 @@ class SupabasePeer:
         if request.area == "auth":
             return self._auth.handle(request)
         return _json_response(404, {"message": "no Route matched with those values"})
-
-    def _track(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.add(conn)
-
-    def _untrack(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._connections.discard(conn)
-
-    def _mark_rst(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._rst.add(conn)
-
-    def _take_rst(self, conn: socket.socket) -> bool:
-        with self._lock:
-            if conn in self._rst:
-                self._rst.discard(conn)
-                return True
-            return False
