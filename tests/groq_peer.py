@@ -49,7 +49,6 @@ shut down when the peer stops.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import secrets
@@ -62,7 +61,6 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from tests.http_peer import ConnectionBook, PeerHandler, PeerServer
@@ -822,56 +820,13 @@ class GroqPeer(ConnectionBook):
 
     def start(self) -> GroqPeer:
         """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.peer = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"groq-peer-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        if self._server is None:
+            self._serve(_Server, _Handler, "groq-peer")
         return self
 
     def stop(self) -> None:
         """Stop serving: end sleeps, close open connections, close the socket (idempotent)."""
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        with self._lock:
-            connections = list(self._connections)
-        for conn in connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> GroqPeer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the peer listens on."""
-        if self._server is None:
-            raise RuntimeError("GroqPeer is not running")
-        return int(self._server.server_address[1])
+        self._shutdown()
 
     @property
     def base_url(self) -> str:

@@ -3,6 +3,7 @@ server whose connections a peer can track, abort with a TCP reset, and close whe
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sys
 import threading
@@ -14,11 +15,69 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 class ConnectionBook:
-    """What a peer knows of its open connections (mixed into the peer classes)."""
+    """A peer's server thread and open connections (the base of the peer classes).
+
+    Subclasses set ``_lock``, ``_connections``, ``_rst``, ``_stopping``, ``_server`` and
+    ``_thread`` in ``__init__`` and write ``start()``/``stop()`` around ``_serve``/``_shutdown``.
+    """
 
     _lock: threading.Lock
     _connections: set[socket.socket]
     _rst: set[socket.socket]
+    _stopping: threading.Event
+    _server: Any
+    _thread: threading.Thread | None
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _serve(self, server_class: type[PeerServer], handler: type[PeerHandler], name: str) -> None:
+        """Bind 127.0.0.1 on a free port and serve from a daemon thread."""
+        self._stopping.clear()
+        server = server_class(("127.0.0.1", 0), handler)
+        server.peer = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"{name}-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def _shutdown(self) -> None:
+        """Stop serving: end sleeps, close open connections, close the socket (idempotent)."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._stopping.set()
+        server.shutdown()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port the peer listens on."""
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return int(self._server.server_address[1])
 
     def _track(self, conn: socket.socket) -> None:
         with self._lock:

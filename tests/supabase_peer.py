@@ -167,7 +167,6 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import Any
 
 from tests.http_peer import ConnectionBook, PeerHandler, PeerServer
@@ -2835,56 +2834,15 @@ class SupabasePeer(ConnectionBook):
             open=True,
             name="supabase-peer",
         )
-        self._stopping.clear()
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.peer = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.01},
-            name=f"supabase-peer-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
+        self._serve(_Server, _Handler, "supabase-peer")
         return self
 
     def stop(self) -> None:
         """Stop serving, close open connections and the pool (idempotent)."""
-        server, thread = self._server, self._thread
-        if server is not None:
-            self._stopping.set()
-            server.shutdown()
-            with self._lock:
-                connections = list(self._connections)
-            for conn in connections:
-                with contextlib.suppress(OSError):
-                    conn.shutdown(socket.SHUT_RDWR)
-            server.server_close()
-            if thread is not None:
-                thread.join(timeout=5)
-            self._server = None
-            self._thread = None
+        self._shutdown()
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-
-    def __enter__(self) -> SupabasePeer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        """The port the peer listens on."""
-        if self._server is None:
-            raise RuntimeError("SupabasePeer is not running")
-        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
