@@ -761,14 +761,12 @@ def _missing_aiohttp(**_: Any) -> Any:
 async def bench(config: Config, url: str, dbname: str) -> dict[str, Any]:
     """Every run gets a Groq peer process of its own (see ``fresh_peer``)."""
     import groq
-    import httpx
     from psycopg.conninfo import conninfo_to_dict
 
     import groqgen.stores.postgres  # noqa: F401 - everything imported before the clock starts
     from benchmarks._pg import SERVER_URL, new_user
 
     n, c, pool_size, latency = config.n, config.concurrency, config.pool_size, config.latency
-    timeout = httpx.Timeout(HTTP_TIMEOUT, connect=10.0)
     stats = DatabaseStats(SERVER_URL, dbname)
     stats.calibrate(url)
     runs: dict[str, Run] = {}

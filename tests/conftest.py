@@ -23,6 +23,29 @@ def _require_postgres() -> bool:
     return os.environ.get("GROQGEN_REQUIRE_POSTGRES", "") not in ("", "0", "false", "no")
 
 
+# Read once, before any test clears the environment: these two choose the test database server
+# and whether its absence fails the run; they configure the suite, not groqgen.
+_REQUIRE_POSTGRES = _require_postgres()
+_SUITE_VARIABLES = (
+    "GROQGEN_REQUIRE_POSTGRES",
+    "GROQGEN_REQUIRE_PGBOUNCER",
+    "GROQGEN_TEST_DATABASE_URL",
+    "GROQGEN_RECORD_CASSETTES",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the caller's Groq, groqgen or Supabase settings.
+
+    A ``GROQ_BASE_URL`` or ``GROQGEN_MODEL`` exported in a developer's shell must not change
+    what a test exercises; tests that need a variable set it themselves.
+    """
+    for name in list(os.environ):
+        if name.startswith(("GROQ_", "GROQGEN_", "SUPABASE_")) and name not in _SUITE_VARIABLES:
+            monkeypatch.delenv(name)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     """The URL of a maintenance database on a reachable PostgreSQL server."""
@@ -263,6 +286,8 @@ def _store_case(request: Any, tmp_path: Any, **options: Any) -> Iterator[StoreCa
             supabase_url=peer.url, supabase_key=peer.anon_key, home=tmp_path, **options
         )
         raw = _pg_raw(url)
+    # Back-off waits in tests are short; a server-given wait (retry-after) is still honoured.
+    client.generate.policy.base, client.generate.policy.cap = 0.005, 0.02
     driven = Blocking(client, loop) if loop else client
     if kind == "supabase":
         email = f"{uuid.uuid4().hex[:12]}@example.com"

@@ -22,6 +22,8 @@ from groqgen.stores import ops
 from groqgen.stores.postgres import PostgresDialect
 from tests.helpers import acting_as
 
+pytestmark = pytest.mark.slow  # builds 100,000-row tables
+
 ROWS = 100_000
 USERS = 100
 PROJECTS = USERS  # 1,000 rows per project and table: big enough to expose misestimates
