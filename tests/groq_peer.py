@@ -13,16 +13,43 @@ Endpoints: ``POST /openai/v1/chat/completions`` (plain and ``"stream": true``),
 ``GET /openai/v1/models`` and ``GET /openai/v1/models/{id}``; anything else is a 404 in
 Groq's error shape.
 
+The Groq it plays is the one of /work/shared/GROQ-TODAY.md (per GROQ-TODAY.md, 2026-11-30)
+------------------------------------------------------------------------------------------
+* Served models (``MODELS``): ``openai/gpt-oss-120b`` (``DEFAULT_MODEL``) and
+  ``openai/gpt-oss-20b`` in production, ``qwen/qwen3.8-27b`` and
+  ``openai/gpt-oss-safeguard-20b`` in preview. ``RETIRED_MODELS`` (the llama models shut down
+  for free and developer tiers on 2026-08-16) and any unknown id get a 404
+  ``model_not_found``; ``DECOMMISSIONED_MODELS`` (the other 2026 shutdowns) a 400
+  ``model_decommissioned`` - unscripted, like Groq.
+* Every served model reasons, and the reasoning is paid out of the completion budget
+  (``max_completion_tokens``, else the deprecated ``max_tokens``, else the model's maximum)
+  before the answer: ``REASONING_TOKENS[effort]`` tokens, deterministically. A budget no larger
+  than that spend leaves an empty answer with ``finish_reason "length"``; an answer longer than
+  what remains is cut to it, also ``"length"``. Answer tokens are the peer's token-like pieces
+  (a run of whitespace with the word after it - about one per word; one stream chunk each).
+  ``usage.completion_tokens`` counts reasoning and answer; ``completion_tokens_details``
+  gives ``reasoning_tokens``, ``prompt_tokens_details`` ``cached_tokens`` (``peer.cached_tokens``).
+* Where the reasoning (``REASONING_TEXT``) comes back: gpt-oss in ``message.reasoning`` (a
+  stream: ``delta.reasoning`` chunks before any content) unless ``include_reasoning: false``.
+  Qwen: ``reasoning_format`` ``raw`` (its default) puts ``<think>...</think>\\n`` at the start
+  of the content, ``parsed`` (or ``include_reasoning: true``) in ``message.reasoning``,
+  ``hidden`` (or ``include_reasoning: false``) drops it; effort ``none`` does not reason.
+* Refused with a 400 ``invalid_request_error`` (``_refusal``): an effort the model does not take
+  (gpt-oss: low, medium, high; qwen: none, default, low, medium, high), ``reasoning_format``
+  for gpt-oss, ``include_reasoning`` together with ``reasoning_format``, a token budget above
+  the model's ``max_completion_tokens``. A request without ``model`` is answered as
+  ``DEFAULT_MODEL``. Scripted faults come before all of this.
+
 Where the wire format comes from
 --------------------------------
 * Chat completion / chunk shapes: the groq-python SDK types that the tests parse against
   (``groq/types/chat/chat_completion.py``, ``chat_completion_chunk.py``,
   ``completion_usage.py`` in groq 1.7.0, github.com/groq/groq-python). ``x_groq.id`` is
   ``req_...``; in a stream it comes in the first and the final chunk, and the final chunk
-  (``delta: {}``, ``finish_reason: "stop"``) carries ``x_groq.usage`` with
-  ``queue_time, prompt_tokens, prompt_time, completion_tokens, completion_time,
-  total_tokens, total_time`` - the same usage object as a plain completion's ``usage``.
-  The stream ends with ``data: [DONE]``.
+  (``delta: {}``, ``finish_reason``) carries ``x_groq.usage`` - the same usage object as a
+  plain completion's ``usage``: ``queue_time, prompt_tokens, prompt_time, completion_tokens,
+  completion_time, total_tokens, total_time, prompt_tokens_details,
+  completion_tokens_details``. The stream ends with ``data: [DONE]``.
 * Headers: Groq's rate-limit docs (console.groq.com/docs/rate-limits): every response carries
   ``x-ratelimit-limit-requests`` (RPD), ``x-ratelimit-limit-tokens`` (TPM),
   ``x-ratelimit-remaining-requests``, ``x-ratelimit-remaining-tokens``,
@@ -30,12 +57,16 @@ Where the wire format comes from
   (e.g. ``7.66s``); ``retry-after`` (seconds) only on a 429. ``x-request-id`` carries the
   same ``req_...`` id as ``x_groq.id``; ``x-groq-region`` and ``cf-ray`` are the routing
   headers Groq's latency guide names.
-* Error bodies: ``{"error": {"message", "type", "code"?}}`` (console.groq.com/docs/errors),
-  with wording taken from real Groq answers quoted in public issue threads:
-  429 ``type "tokens"``, ``code "rate_limit_exceeded"``; 400 ``model_decommissioned``
-  ("The model `X` has been decommissioned and is no longer supported. Please refer to
-  https://console.groq.com/docs/deprecations ..."); 404 ``model_not_found`` ("The model `X`
-  does not exist or you do not have access to it."); 401 ``invalid_api_key``.
+* Error bodies: ``{"error": {"message", "type", "code"?, "param"?}}``
+  (console.groq.com/docs/errors), with wording taken from real Groq answers quoted in public
+  issue threads: 429 ``type "tokens"``, ``code "rate_limit_exceeded"``; 400
+  ``model_decommissioned`` ("The model `X` has been decommissioned and is no longer supported.
+  Please refer to https://console.groq.com/docs/deprecations ..."); 404 ``model_not_found``
+  ("The model `X` does not exist or you do not have access to it."); 401 ``invalid_api_key``;
+  400 "`reasoning_format` is not supported with this model", "`reasoning_effort` must be one
+  of ...", "max_completion_tokens must be less than or equal to N, the maximum value for
+  max_completion_tokens is less than the context_window for this model". The wording for
+  ``include_reasoning`` with ``reasoning_format`` is the peer's own (not seen in a real answer).
   The 503 body (``"Service Unavailable"``, ``internal_server_error``) follows the message
   Groq streams on overload; Groq does not document its exact 5xx bodies.
 * Models list: ``{"object": "list", "data": [{"id", "object": "model", "created",
@@ -43,8 +74,8 @@ Where the wire format comes from
   the GET /openai/v1/models example of Groq's API reference.
 
 Everything is bounded: sleeps (``slow()``, ``latency``) are capped at ``MAX_SLEEP`` and end at
-once when the peer stops; idle keep-alive connections time out after ``http_peer.IDLE_TIMEOUT`` and are
-shut down when the peer stops.
+once when the peer stops; idle keep-alive connections time out after
+``http_peer.IDLE_TIMEOUT`` and are shut down when the peer stops.
 """
 
 from __future__ import annotations
@@ -59,7 +90,7 @@ import time
 import urllib.parse
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,10 +98,14 @@ from tests.http_peer import ConnectionBook, PeerHandler, PeerServer
 
 __all__ = [
     "CHAT_PATH",
+    "DECOMMISSIONED_MODELS",
     "DEFAULT_MODEL",
     "DEFAULT_REPLY",
     "MODELS",
     "MODELS_PATH",
+    "REASONING_TEXT",
+    "REASONING_TOKENS",
+    "RETIRED_MODELS",
     "BrokenStream",
     "Fault",
     "GroqPeer",
@@ -97,72 +132,72 @@ __all__ = [
 
 CHAT_PATH = "/openai/v1/chat/completions"
 MODELS_PATH = "/openai/v1/models"
-DEFAULT_MODEL = "llama-3.3-70b-versatile"
+DEFAULT_MODEL = "openai/gpt-oss-120b"
 DEFAULT_REPLY = (
     "Here is the code:\n\n```python\ndef add(a, b):\n    return a + b\n```\n\nThat's it."
 )
+REASONING_TEXT = (
+    "The user wants a direct answer. Work out what is asked, check the edge cases, then reply "
+    "in the format the system message sets."
+)
+"""What the peer shows as the model's reasoning, whatever the effort (the charge differs)."""
 
 MAX_SLEEP = 30.0
 """Upper bound, in seconds, of any sleep the peer does (``slow()``, ``latency``)."""
-"""Seconds an idle keep-alive connection is kept before the peer closes it."""
 
 RATE_LIMIT_REQUESTS = 14400
 RATE_LIMIT_TOKENS = 18000
 SYSTEM_FINGERPRINT = "fp_9a8b91ba77"
 REGION = "dls"
 
+
+def _listed(
+    model_id: str, created: int, owned_by: str, max_completion_tokens: int
+) -> dict[str, Any]:
+    return {
+        "id": model_id,
+        "object": "model",
+        "created": created,
+        "owned_by": owned_by,
+        "active": True,
+        "context_window": 131072,
+        "public_apps": None,
+        "max_completion_tokens": max_completion_tokens,
+    }
+
+
 MODELS: list[dict[str, Any]] = [
-    {
-        "id": "llama-3.3-70b-versatile",
-        "object": "model",
-        "created": 1733447754,
-        "owned_by": "Meta",
-        "active": True,
-        "context_window": 131072,
-        "public_apps": None,
-        "max_completion_tokens": 32768,
-    },
-    {
-        "id": "llama-3.1-8b-instant",
-        "object": "model",
-        "created": 1693721698,
-        "owned_by": "Meta",
-        "active": True,
-        "context_window": 131072,
-        "public_apps": None,
-        "max_completion_tokens": 131072,
-    },
-    {
-        "id": "openai/gpt-oss-120b",
-        "object": "model",
-        "created": 1754408224,
-        "owned_by": "OpenAI",
-        "active": True,
-        "context_window": 131072,
-        "public_apps": None,
-        "max_completion_tokens": 65536,
-    },
-    {
-        "id": "openai/gpt-oss-20b",
-        "object": "model",
-        "created": 1754407957,
-        "owned_by": "OpenAI",
-        "active": True,
-        "context_window": 131072,
-        "public_apps": None,
-        "max_completion_tokens": 65536,
-    },
-    {
-        "id": "whisper-large-v3",
-        "object": "model",
-        "created": 1693721698,
-        "owned_by": "OpenAI",
-        "active": True,
-        "context_window": 448,
-        "public_apps": None,
-        "max_completion_tokens": 448,
-    },
+    _listed("openai/gpt-oss-120b", 1754408224, "OpenAI", 65536),
+    _listed("openai/gpt-oss-20b", 1754407957, "OpenAI", 65536),
+    _listed("qwen/qwen3.8-27b", 1787529600, "Alibaba Cloud", 16384),
+    _listed("openai/gpt-oss-safeguard-20b", 1761696000, "OpenAI", 65536),
 ]
+"""What GET /openai/v1/models lists (per GROQ-TODAY.md, 2026-11-30). The preview models'
+``created`` and qwen's ``context_window`` are the peer's guesses; the rest is Groq's."""
+
+RETIRED_MODELS = ("llama-3.3-70b-versatile", "llama-3.1-8b-instant")
+"""Shut down 2026-08-16 for free and developer tiers: a 404 ``model_not_found``."""
+
+DECOMMISSIONED_MODELS = (
+    "qwen/qwen3-32b",
+    "meta-llama/llama-4-scout-17b-16e-instruct",
+    "meta-llama/llama-4-maverick-17b-128e-instruct",
+    "moonshotai/kimi-k2-instruct-0905",
+    "qwen/qwen3.6-27b",
+    "groq/compound",
+    "groq/compound-mini",
+)
+"""The other 2026 shutdowns: a 400 ``model_decommissioned``."""
+
+REASONING_TOKENS: dict[str, int] = {"none": 0, "low": 300, "medium": 1500, "high": 6000}
+"""Reasoning tokens the peer spends per ``reasoning_effort`` (qwen's ``default`` is ``medium``).
+The peer's own round figures, in the range reported for gpt-oss (1,700-2,000 at medium)."""
+
+_EFFORTS = {
+    "gpt-oss": ("low", "medium", "high"),
+    "qwen": ("none", "default", "low", "medium", "high"),
+}
+_DEFAULT_EFFORT = {"gpt-oss": "medium", "qwen": "default"}
 
 
 # --------------------------------------------------------------------------- wire format
@@ -190,9 +225,9 @@ def _count_tokens(text: str) -> int:
     return len(_WORD_RE.findall(text))
 
 
-def _prompt_tokens(request: dict[str, Any] | None) -> int:
+def _prompt_tokens(request: dict[str, Any]) -> int:
     total = 0
-    for message in (request or {}).get("messages") or []:
+    for message in request.get("messages") or []:
         total += 4
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
@@ -209,8 +244,32 @@ def _pieces(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
-def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
-    """Groq's usage object (field order as Groq sends it), with plausible timings."""
+def _model_of(request: dict[str, Any]) -> str:
+    model = request.get("model")
+    return model if isinstance(model, str) else DEFAULT_MODEL
+
+
+def _served(model: str) -> dict[str, Any] | None:
+    """The ``MODELS`` entry of ``model``, None when Groq does not serve it."""
+    return next((m for m in MODELS if m["id"] == model), None)
+
+
+def _family(model: str) -> str:
+    """``"qwen"`` for Qwen models, else ``"gpt-oss"`` (how each takes its reasoning options)."""
+    return "qwen" if model.startswith("qwen/") else "gpt-oss"
+
+
+def usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    *,
+    reasoning_tokens: int = 0,
+    cached_tokens: int = 0,
+) -> dict[str, Any]:
+    """Groq's usage object (field order as Groq sends it), with plausible timings.
+
+    ``completion_tokens`` includes ``reasoning_tokens`` (per GROQ-TODAY.md, 2026-11-30).
+    """
     queue_time = 0.018427521
     prompt_time = round(prompt_tokens * 0.000061, 9)
     completion_time = round(completion_tokens / 276.0, 9)
@@ -222,7 +281,53 @@ def usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
         "completion_time": completion_time,
         "total_tokens": prompt_tokens + completion_tokens,
         "total_time": round(prompt_time + completion_time, 9),
+        "prompt_tokens_details": {"cached_tokens": min(cached_tokens, prompt_tokens)},
+        "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
     }
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What a served model answers: visible reasoning, content, finish reason, usage."""
+
+    reasoning: str | None  # message.reasoning (None: not returned)
+    content: str  # message.content, a raw <think> block included
+    finish_reason: str
+    usage: dict[str, Any]
+
+
+def _answer(request: dict[str, Any], text: str, cached_tokens: int = 0) -> _Answer:
+    """Spend the reasoning, then fit ``text`` in what is left of the budget (see the module
+    docstring). Assumes ``_refusal(request)`` found nothing to refuse."""
+    model = _model_of(request)
+    family = _family(model)
+    served = _served(model)
+    budget = request.get("max_completion_tokens") or request.get("max_tokens")
+    if not isinstance(budget, int):
+        budget = served["max_completion_tokens"] if served else 65536
+    effort = request.get("reasoning_effort") or _DEFAULT_EFFORT[family]
+    spend = REASONING_TOKENS.get(effort, REASONING_TOKENS["medium"])  # qwen's "default" too
+    reasoning_tokens = max(min(spend, budget), 0)
+    room = max(budget - reasoning_tokens, 0)
+    pieces = _pieces(text)
+    answer = "".join(pieces[:room])
+    finish = "length" if budget <= spend or len(pieces) > room else "stop"
+
+    include = request.get("include_reasoning")  # null is the same as absent
+    shown: str | None = None
+    content = answer
+    if spend and include is not False:
+        if family == "gpt-oss" or include or request.get("reasoning_format") == "parsed":
+            shown = REASONING_TEXT
+        elif request.get("reasoning_format") in (None, "raw"):
+            content = f"<think>\n{REASONING_TEXT}\n</think>\n{answer}"
+    use = usage(
+        _prompt_tokens(request),
+        reasoning_tokens + len(pieces[:room]),
+        reasoning_tokens=reasoning_tokens,
+        cached_tokens=cached_tokens,
+    )
+    return _Answer(shown, content, finish, use)
 
 
 def chat_completion(
@@ -232,23 +337,29 @@ def chat_completion(
     completion_id: str | None = None,
     request_id: str | None = None,
     created: int | None = None,
+    cached_tokens: int = 0,
 ) -> dict[str, Any]:
-    """The JSON body of a non-streamed Groq chat completion answering ``request``."""
-    model = (request or {}).get("model") or DEFAULT_MODEL
+    """The JSON body of a non-streamed Groq chat completion answering ``request`` with ``text``
+    (reasoning, budget and usage as the module docstring describes)."""
+    request = request or {}
+    answer = _answer(request, text, cached_tokens)
+    message: dict[str, Any] = {"role": "assistant", "content": answer.content}
+    if answer.reasoning is not None:
+        message["reasoning"] = answer.reasoning
     return {
         "id": completion_id or _completion_id(),
         "object": "chat.completion",
         "created": int(time.time()) if created is None else created,
-        "model": model,
+        "model": _model_of(request),
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
+                "message": message,
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": answer.finish_reason,
             }
         ],
-        "usage": usage(_prompt_tokens(request), len(_pieces(text))),
+        "usage": answer.usage,
         "system_fingerprint": SYSTEM_FINGERPRINT,
         "x_groq": {"id": request_id or _request_id()},
     }
@@ -261,20 +372,21 @@ def chat_completion_chunks(
     completion_id: str | None = None,
     request_id: str | None = None,
     created: int | None = None,
+    cached_tokens: int = 0,
 ) -> list[dict[str, Any]]:
     """The ``chat.completion.chunk`` objects of a streamed Groq answer to ``request``.
 
-    First chunk: ``delta {role: assistant, content: ""}`` and ``x_groq.id``; then one chunk per
-    token-like piece; last chunk: ``delta {}``, ``finish_reason "stop"`` and ``x_groq`` with
-    ``id`` and ``usage``. With ``stream_options.include_usage`` the last chunk also carries the
-    top-level ``usage``.
+    First chunk: ``delta {role: assistant, content: ""}`` and ``x_groq.id``; then one
+    ``delta.reasoning`` chunk per token-like piece of the visible reasoning, then one
+    ``delta.content`` chunk per piece of the content; last chunk: ``delta {}``, the
+    ``finish_reason`` and ``x_groq`` with ``id`` and ``usage``.
     """
     request = request or {}
-    model = request.get("model") or DEFAULT_MODEL
+    answer = _answer(request, text, cached_tokens)
+    model = _model_of(request)
     cid = completion_id or _completion_id()
     rid = request_id or _request_id()
     ts = int(time.time()) if created is None else created
-    pieces = _pieces(text)
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
         return {
@@ -291,13 +403,10 @@ def chat_completion_chunks(
     first = chunk({"role": "assistant", "content": ""})
     first["x_groq"] = {"id": rid}
     chunks = [first]
-    chunks.extend(chunk({"content": piece}) for piece in pieces)
-    last = chunk({}, "stop")
-    use = usage(_prompt_tokens(request), len(pieces))
-    last["x_groq"] = {"id": rid, "usage": use}
-    options = request.get("stream_options")
-    if isinstance(options, dict) and options.get("include_usage"):
-        last["usage"] = use
+    chunks.extend(chunk({"reasoning": piece}) for piece in _pieces(answer.reasoning or ""))
+    chunks.extend(chunk({"content": piece}) for piece in _pieces(answer.content))
+    last = chunk({}, answer.finish_reason)
+    last["x_groq"] = {"id": rid, "usage": answer.usage}
     chunks.append(last)
     return chunks
 
@@ -324,20 +433,6 @@ def error_body(code: int, model: str = DEFAULT_MODEL) -> dict[str, Any]:
         }
     if code == 404:
         return _model_not_found_body(model)
-    if code == 413:
-        return {
-            "error": {
-                "message": (
-                    f"Request too large for model `{model}` in organization "
-                    "`org_01hs26sgxde6dva0eke39336sv` service tier `on_demand` on tokens per "
-                    "minute (TPM): Limit 12000, Requested 14368, please reduce your message "
-                    "size and try again. Need more tokens? Upgrade to Dev Tier today at "
-                    "https://console.groq.com/settings/billing"
-                ),
-                "type": "tokens",
-                "code": "rate_limit_exceeded",
-            }
-        }
     if code == 429:
         return {
             "error": {
@@ -386,6 +481,54 @@ def _model_not_found_body(model: str) -> dict[str, Any]:
             "code": "model_not_found",
         }
     }
+
+
+def _invalid(message: str, param: str) -> tuple[int, dict[str, Any]]:
+    return 400, {"error": {"message": message, "type": "invalid_request_error", "param": param}}
+
+
+def _one_of(values: Iterable[str]) -> str:
+    quoted = [f"`{v}`" for v in values]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def _refusal(request: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+    """The status and body Groq refuses ``request`` with, or None when it would answer."""
+    model = _model_of(request)
+    if model in DECOMMISSIONED_MODELS:
+        return 400, _decommissioned_body(model)
+    served = _served(model)
+    if served is None:  # RETIRED_MODELS and any id Groq never served
+        return 404, _model_not_found_body(model)
+    family = _family(model)
+    effort = request.get("reasoning_effort")
+    reasoning_format = request.get("reasoning_format")
+    include = request.get("include_reasoning")
+    if effort is not None and effort not in _EFFORTS[family]:
+        return _invalid(
+            f"`reasoning_effort` must be one of {_one_of(_EFFORTS[family])}", "reasoning_effort"
+        )
+    if reasoning_format is not None and include is not None:
+        return _invalid(
+            "`include_reasoning` and `reasoning_format` cannot be used together",
+            "include_reasoning",
+        )
+    if reasoning_format is not None and family == "gpt-oss":
+        return _invalid("`reasoning_format` is not supported with this model", "reasoning_format")
+    limit = served["max_completion_tokens"]
+    for name in ("max_completion_tokens", "max_tokens"):
+        budget = request.get(name)
+        if budget is None:
+            continue
+        if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
+            return _invalid(f"`{name}` must be a positive integer", name)
+        if budget > limit:
+            return _invalid(
+                f"{name} must be less than or equal to {limit}, the maximum value for {name} "
+                "is less than the context_window for this model",
+                name,
+            )
+    return None
 
 
 # ---------------------------------------------------------------------------- recording
@@ -637,7 +780,7 @@ class _Handler(PeerHandler):
             self.send_body(200, {"object": "list", "data": MODELS}, {})
         elif path.startswith(MODELS_PATH + "/") and method == "GET":
             model_id = urllib.parse.unquote(path[len(MODELS_PATH) + 1 :])
-            found = next((m for m in MODELS if m["id"] == model_id), None)
+            found = _served(model_id)
             if found is None:
                 self.send_body(404, _model_not_found_body(model_id), {})
             else:
@@ -743,14 +886,19 @@ class _Handler(PeerHandler):
         self.reset_request_id()
 
     def answer_chat(self, request: RecordedRequest) -> None:
-        """Groq's successful answer, plain or streamed as the request asks."""
+        """Groq's answer: a refusal (see ``_refusal``), else success, plain or streamed."""
+        refused = _refusal(request.json)
+        if refused is not None:
+            self.send_body(*refused, {})
+            return
         text = self.peer.reply_for(request)
         rid = self.request_id
+        cached = self.peer.cached_tokens
         if not request.stream:
-            payload = chat_completion(request.json, text, request_id=rid)
+            payload = chat_completion(request.json, text, request_id=rid, cached_tokens=cached)
             self.send_body(200, payload, {}, tokens_used=payload["usage"]["total_tokens"])
             return
-        chunks = chat_completion_chunks(request.json, text, request_id=rid)
+        chunks = chat_completion_chunks(request.json, text, request_id=rid, cached_tokens=cached)
         total = chunks[-1]["x_groq"]["usage"]["total_tokens"]
         self.send_head(
             200,
@@ -793,9 +941,13 @@ class GroqPeer(ConnectionBook):
     """A local stand-in for Groq's API; use as a context manager (or ``start()``/``stop()``).
 
     Attributes:
-        reply: the assistant text, or ``callable(request_json) -> str``.
+        reply: the assistant's answer text, or ``callable(request_json) -> str`` (reasoning
+            is spent and shown around it, and it is cut to the budget; see the module docstring).
         latency: seconds to wait before every chat answer (bounded by ``MAX_SLEEP``).
-        requests: every request received, in arrival order.
+        cached_tokens: the ``prompt_tokens_details.cached_tokens`` to report (at most the
+            prompt's tokens).
+        requests: every request received, in arrival order (``json``: the parsed body,
+            ``body``: its raw bytes).
     """
 
     def __init__(
@@ -806,6 +958,7 @@ class GroqPeer(ConnectionBook):
     ) -> None:
         self.reply: str | Callable[[Any], str] = reply
         self.latency = latency
+        self.cached_tokens = 0
         self.requests: list[RecordedRequest] = []
         self.chat_count = 0  # kept as requests arrive: headers need it on every answer
         self._faults: deque[Fault] = deque()
@@ -872,18 +1025,6 @@ class GroqPeer(ConnectionBook):
         """The chat-completion requests received so far."""
         with self._lock:
             return [r for r in self.requests if r.path == CHAT_PATH]
-
-    def iter_requests(self) -> Iterator[RecordedRequest]:
-        """A snapshot iterator over the requests received so far."""
-        with self._lock:
-            return iter(list(self.requests))
-
-    def clear(self) -> None:
-        """Forget recorded requests and queued faults."""
-        with self._lock:
-            self.requests.clear()
-            self.chat_count = 0
-            self._faults.clear()
 
     # -- internals used by the handler
 

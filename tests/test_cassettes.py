@@ -6,6 +6,12 @@ https://api.groq.com/openai/v1/chat/completions`` interaction in Groq's wire for
 ``httpx.ByteStream``, so a streamed (SSE) answer replays as a single chunk of bytes: the SDK's
 SSE decoder still yields every ``chat.completion.chunk``, but these cassettes cannot exercise
 incremental delivery or a stream that breaks mid-way - ``tests/groq_peer.py`` does that.
+
+The cassettes were recorded on 2026-11-30 from ``tests/groq_peer.py`` through groqgen, as
+``openai/gpt-oss-120b`` answers (per GROQ-TODAY.md, 2026-11-30): the request asks for medium
+reasoning effort without the reasoning text (``include_reasoning: false``) and a budget of the
+wanted output plus groqgen's reasoning allowance; the answer carries no reasoning, but its usage
+counts the reasoning tokens spent (``completion_tokens_details.reasoning_tokens``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,10 @@ import yaml
 CASSETTES = Path(__file__).parent / "cassettes" / "groq"
 MATCH_ON = ["method", "scheme", "host", "port", "path"]
 KINDS = ("prompt", "code", "review", "tests")
+MODEL = "openai/gpt-oss-120b"
+# max_completion_tokens groqgen sends: wanted output + 4096 for medium effort (prompt: 256 +
+# 12 * length 50 wanted; the other kinds 4096).
+BUDGET = {"prompt": 856 + 4096, "code": 8192, "review": 8192, "tests": 8192}
 
 # What each kind's answer must contain for the project's parsers to have something to do.
 MARKERS: dict[str, tuple[str, ...]] = {
@@ -62,14 +72,15 @@ def replay(kind: str, stream: bool) -> Any:
 
 
 def call(client: groq.Groq, kind: str, stream: bool) -> Any:
-    request = recorded_request_json(kind, stream)
+    """The recorded request, sent again through the SDK (``stream`` as asked)."""
     return client.chat.completions.create(
-        model=request["model"],
-        messages=request["messages"],
-        temperature=request["temperature"],
-        max_completion_tokens=request["max_completion_tokens"],
-        stream=stream,
+        **{**recorded_request_json(kind, stream), "stream": stream}
     )
+
+
+def reasoning_tokens(usage: Any) -> int:
+    assert usage is not None and usage.completion_tokens_details is not None
+    return int(usage.completion_tokens_details.reasoning_tokens)
 
 
 def test_every_cassette_exists_in_vcrpy_format() -> None:
@@ -83,9 +94,13 @@ def test_every_cassette_exists_in_vcrpy_format() -> None:
             assert request["uri"] == "https://api.groq.com/openai/v1/chat/completions"
             assert "authorization" not in request["headers"]
             body = json.loads(request["body"])
-            assert body["model"] == "llama-3.3-70b-versatile"
+            assert body["model"] == MODEL
             assert [m["role"] for m in body["messages"]] == ["system", "user"]
             assert body.get("stream", False) is stream
+            assert body["max_completion_tokens"] == BUDGET[kind]
+            assert body["reasoning_effort"] == "medium"
+            assert body["include_reasoning"] is False
+            assert "reasoning_format" not in body and "max_tokens" not in body
             assert response["status"] == {"code": 200, "message": "OK"}
             headers = response["headers"]
             expected_type = "text/event-stream" if stream else "application/json"
@@ -103,26 +118,33 @@ def test_every_cassette_exists_in_vcrpy_format() -> None:
             if not stream:
                 raw = response["body"]["string"].encode()
                 assert headers["content-length"] == [str(len(raw))]
+                message = json.loads(raw)["choices"][0]["message"]
+                assert set(message) == {"role", "content"}  # no "reasoning"
+            else:
+                assert '"reasoning"' not in response["body"]["string"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_plain_cassette_replays_through_the_sdk(client: groq.Groq, kind: str) -> None:
     with replay(kind, stream=False) as cassette:
-        raw = client.chat.completions.with_raw_response.create(
-            **{k: v for k, v in recorded_request_json(kind, False).items() if k != "stream"}
-        )
+        raw = client.chat.completions.with_raw_response.create(**recorded_request_json(kind, False))
         completion = raw.parse()
     assert cassette.all_played
 
-    content = completion.choices[0].message.content
+    message = completion.choices[0].message
+    content = message.content
     assert content
     for marker in MARKERS[kind]:
         assert marker in content
+    assert message.reasoning is None and "<think>" not in content
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.model == "llama-3.3-70b-versatile"
+    assert completion.model == MODEL
     usage = completion.usage
     assert usage is not None
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens > 0
+    assert 0 < reasoning_tokens(usage) < usage.completion_tokens <= BUDGET[kind]
+    assert usage.prompt_tokens_details is not None
+    assert usage.prompt_tokens_details.cached_tokens == 0
     assert usage.queue_time is not None and usage.total_time is not None
     assert completion.x_groq is not None
     assert raw.headers["x-request-id"] == completion.x_groq.id
@@ -138,6 +160,8 @@ def test_streamed_cassette_replays_through_the_sdk(client: groq.Groq, kind: str)
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     for marker in MARKERS[kind]:
         assert marker in text
+    assert "<think>" not in text
+    assert all(c.choices[0].delta.reasoning is None for c in chunks)
     assert len(chunks) > 10  # replayed as many SSE events, not one blob
     assert chunks[0].choices[0].delta.role == "assistant"
     last = chunks[-1]
@@ -145,7 +169,8 @@ def test_streamed_cassette_replays_through_the_sdk(client: groq.Groq, kind: str)
     assert last.x_groq is not None and last.x_groq.usage is not None
     assert chunks[0].x_groq is not None and last.x_groq.id == chunks[0].x_groq.id
     usage = last.x_groq.usage
-    assert usage.completion_tokens == len(chunks) - 2
+    assert reasoning_tokens(usage) > 0  # spent, though not shown
+    assert usage.completion_tokens == reasoning_tokens(usage) + len(chunks) - 2
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
 
 
@@ -162,9 +187,7 @@ async def test_async_client_replays_a_streamed_cassette() -> None:
     request = recorded_request_json("code", True)
     async with groq.AsyncGroq(api_key="gsk_test", max_retries=0) as sdk:
         with replay("code", stream=True):
-            stream = await sdk.chat.completions.create(
-                model=request["model"], messages=request["messages"], stream=True
-            )
+            stream = await sdk.chat.completions.create(**request)
             text = "".join([c.choices[0].delta.content or "" async for c in stream])
     assert "def slugify" in text
 

@@ -2,6 +2,9 @@
 
 Each kind, plain and streamed, sync and async: the generator sends its request, vcrpy replays
 Groq's answer, and the cleaned output lands in the store with the answer's usage and request id.
+The cassettes were recorded (2026-11-30) from tests/groq_peer.py through groqgen with ``CALLS``,
+and replay only for the same request body: a change to what groqgen sends fails here until the
+cassettes are re-recorded.
 """
 
 from __future__ import annotations
@@ -18,25 +21,52 @@ import yaml
 from groqgen import AsyncClient, Client
 
 CASSETTES = Path(__file__).parent / "cassettes" / "groq"
-CODE = "def slugify(title):\n    return title.lower().replace(' ', '-')\n"
+AVERAGE = (
+    "def average(values):\n"
+    "    total = 0\n"
+    "    for v in values:\n"
+    "        total += v\n"
+    "    return total / len(values)\n"
+)
+SLUGIFY = (
+    "import re\n"
+    "import unicodedata\n"
+    "\n"
+    "\n"
+    "def slugify(title: str) -> str:\n"
+    '    normalized = unicodedata.normalize("NFKD", title)\n'
+    '    ascii_only = normalized.encode("ascii", "ignore").decode("ascii")\n'
+    '    return "-".join(re.findall(r"[a-z0-9]+", ascii_only.lower()))\n'
+)
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
     "prompt": (
         "topic",
         {
-            "topic": "onboarding emails",
+            "topic": "Summarize customer support tickets and flag the urgent ones",
             "prompt_type": "writing",
             "tone": "professional",
-            "length": 60,
+            "length": 50,
         },
     ),
     "code": (
         "description",
-        {"description": "slugify a title", "language": "python", "framework": "stdlib"},
+        {
+            "description": "Slugify a title: lowercase it, strip accents, drop punctuation and "
+            "join the words with single hyphens.",
+            "language": "python",
+            "framework": "stdlib",
+        },
     ),
-    "review": ("code", {"code": CODE, "language": "python", "review_type": "general"}),
+    "review": ("code", {"code": AVERAGE, "language": "python", "review_type": "general"}),
     "tests": (
         "code",
-        {"code": CODE, "language": "python", "framework": "pytest", "test_types": ["unit", "edge"]},
+        {
+            "code": SLUGIFY,
+            "language": "python",
+            "framework": "pytest",
+            "test_types": ["unit", "edge"],
+            "additional_context": "The function is saved in `slugs.py`.",
+        },
     ),
 }
 COLUMN = {
@@ -70,7 +100,7 @@ def _cassette(kind: str, stream: bool) -> Any:
     return vcr.use_cassette(
         str(CASSETTES / f"{kind}{'_stream' if stream else ''}.yaml"),
         record_mode="none",
-        match_on=["method", "scheme", "host", "port", "path"],
+        match_on=["method", "scheme", "host", "port", "path", "body"],
     )
 
 

@@ -8,6 +8,8 @@ project knows what its generator has to translate. Notably:
 * a stream that breaks mid-body raises raw ``httpx`` transport errors while iterating
   (``httpx.RemoteProtocolError`` on a FIN, ``httpx.ReadError`` on a RST) - the SDK does not
   wrap errors raised during iteration into ``groq.APIConnectionError``.
+
+The models, the reasoning and the refusals are Groq's as of GROQ-TODAY.md (2026-11-30).
 """
 
 from __future__ import annotations
@@ -25,9 +27,13 @@ import pytest
 
 from tests.groq_peer import (
     CHAT_PATH,
+    DECOMMISSIONED_MODELS,
     DEFAULT_MODEL,
     DEFAULT_REPLY,
     MODELS_PATH,
+    REASONING_TEXT,
+    REASONING_TOKENS,
+    RETIRED_MODELS,
     GroqPeer,
     broken_stream,
     decommissioned,
@@ -89,11 +95,16 @@ def test_plain_completion_parses_with_the_sdk(peer: GroqPeer, client: groq.Groq)
     assert completion.model == DEFAULT_MODEL
     assert completion.choices[0].message.role == "assistant"
     assert completion.choices[0].message.content == DEFAULT_REPLY
+    assert completion.choices[0].message.reasoning == REASONING_TEXT  # gpt-oss shows it
     assert completion.choices[0].finish_reason == "stop"
     assert completion.system_fingerprint and completion.system_fingerprint.startswith("fp_")
     usage = completion.usage
     assert usage is not None
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens > 0
+    assert usage.completion_tokens_details is not None and usage.prompt_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == REASONING_TOKENS["medium"]
+    assert usage.completion_tokens > REASONING_TOKENS["medium"]  # the answer on top
+    assert usage.prompt_tokens_details.cached_tokens == 0
     for timing in (usage.queue_time, usage.prompt_time, usage.completion_time, usage.total_time):
         assert timing is not None and timing > 0
     assert completion.x_groq is not None and completion.x_groq.id.startswith("req_")
@@ -106,8 +117,8 @@ def test_plain_completion_parses_with_the_sdk(peer: GroqPeer, client: groq.Groq)
 
 
 def test_model_is_echoed(client: groq.Groq) -> None:
-    completion = client.chat.completions.create(model="llama-3.1-8b-instant", messages=MESSAGES)
-    assert completion.model == "llama-3.1-8b-instant"
+    completion = client.chat.completions.create(model="openai/gpt-oss-20b", messages=MESSAGES)
+    assert completion.model == "openai/gpt-oss-20b"
 
 
 def test_stream_parses_with_the_sdk(peer: GroqPeer, client: groq.Groq) -> None:
@@ -121,15 +132,20 @@ def test_stream_parses_with_the_sdk(peer: GroqPeer, client: groq.Groq) -> None:
     assert first.x_groq is not None and first.x_groq.id and first.x_groq.usage is None
     assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == DEFAULT_REPLY
+    assert "".join(c.choices[0].delta.reasoning or "" for c in chunks) == REASONING_TEXT
+    kinds = ["r" if c.choices[0].delta.reasoning else "c" for c in chunks[1:-1]]
+    assert kinds == sorted(kinds, reverse=True)  # all the reasoning before any content
+    content_chunks = kinds.count("c")
 
     assert last.choices[0].finish_reason == "stop"
     assert last.choices[0].delta.content is None
     assert last.x_groq is not None and last.x_groq.id == first.x_groq.id
     usage = last.x_groq.usage
     assert usage is not None
-    assert usage.completion_tokens == len(chunks) - 2
+    assert usage.completion_tokens == REASONING_TOKENS["medium"] + content_chunks
+    assert usage.completion_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == REASONING_TOKENS["medium"]
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
-    assert last.usage is None  # only with stream_options.include_usage
     assert peer.chat_requests[-1].stream
 
 
@@ -160,16 +176,10 @@ def test_stream_wire_format(peer: GroqPeer) -> None:
         "completion_time",
         "total_tokens",
         "total_time",
+        "prompt_tokens_details",
+        "completion_tokens_details",
     }
-
-
-def test_stream_include_usage_adds_top_level_usage(client: groq.Groq) -> None:
-    # groq 1.7.0 has no stream_options parameter; Groq's API accepts the OpenAI field.
-    options = {"stream_options": {"include_usage": True}}
-    chunks = list(create(client, stream=True, extra_body=options))
-    last = chunks[-1]
-    assert last.usage is not None and last.x_groq is not None
-    assert last.usage == last.x_groq.usage
+    assert payloads[-1]["choices"][0]["finish_reason"] == "stop"
 
 
 def test_reply_is_configurable(peer: GroqPeer, client: groq.Groq) -> None:
@@ -202,6 +212,7 @@ def test_requests_are_recorded(peer: GroqPeer, client: groq.Groq) -> None:
     assert chat.headers["content-type"] == "application/json"
     assert chat.json["messages"] == MESSAGES
     assert chat.json["temperature"] == 0.2
+    assert json.loads(chat.body) == chat.json  # the raw body too
     assert chat.model == DEFAULT_MODEL and not chat.stream
     assert (models.method, models.path, models.json) == ("GET", MODELS_PATH, None)
 
@@ -209,23 +220,229 @@ def test_requests_are_recorded(peer: GroqPeer, client: groq.Groq) -> None:
 def test_models_list_and_retrieve(client: groq.Groq) -> None:
     listed = client.models.list()
     assert listed.object == "list"
-    ids = [m.id for m in listed.data]
-    assert {"llama-3.3-70b-versatile", "llama-3.1-8b-instant"} <= set(ids)
+    assert [m.id for m in listed.data] == [
+        "openai/gpt-oss-120b",
+        "openai/gpt-oss-20b",
+        "qwen/qwen3.8-27b",
+        "openai/gpt-oss-safeguard-20b",
+    ]
     first = listed.data[0]
-    assert first.object == "model" and first.owned_by == "Meta" and first.created > 0
+    assert first.id == DEFAULT_MODEL
+    assert first.object == "model" and first.owned_by == "OpenAI" and first.created > 0
     extra = first.model_dump()
     assert extra["active"] is True and extra["context_window"] == 131072
+    assert extra["max_completion_tokens"] == 65536
 
-    assert client.models.retrieve("openai/gpt-oss-120b").owned_by == "OpenAI"
-    with pytest.raises(groq.NotFoundError) as caught:
-        client.models.retrieve("no-such-model")
-    assert caught.value.body["error"]["code"] == "model_not_found"  # type: ignore[index]
+    qwen = client.models.retrieve("qwen/qwen3.8-27b")
+    assert qwen.owned_by == "Alibaba Cloud"
+    assert qwen.model_dump()["max_completion_tokens"] == 16384
+    for gone in ("no-such-model", *RETIRED_MODELS):
+        with pytest.raises(groq.NotFoundError) as caught:
+            client.models.retrieve(gone)
+        assert caught.value.body["error"]["code"] == "model_not_found"  # type: ignore[index]
 
 
 def test_unknown_url_is_a_groq_shaped_404(peer: GroqPeer) -> None:
     response = httpx.get(peer.openai_base_url + "/nope")
     assert response.status_code == 404
     assert response.json()["error"]["type"] == "invalid_request_error"
+
+
+# ------------------------------------------------- models and reasoning (GROQ-TODAY.md, 2026-11-30)
+
+QWEN = "qwen/qwen3.8-27b"
+
+
+def bad_request(client: groq.Groq, **kwargs: Any) -> dict[str, Any]:
+    """The error object of the 400 the peer answers ``create(**kwargs)`` with."""
+    with pytest.raises(groq.BadRequestError) as caught:
+        client.chat.completions.create(messages=MESSAGES, **{"model": DEFAULT_MODEL, **kwargs})
+    body: Any = caught.value.body
+    assert body["error"]["type"] == "invalid_request_error"
+    return dict(body["error"])
+
+
+@pytest.mark.parametrize("model", RETIRED_MODELS)
+def test_a_retired_llama_is_not_found_without_scripting(client: groq.Groq, model: str) -> None:
+    with pytest.raises(groq.NotFoundError) as caught:
+        client.chat.completions.create(model=model, messages=MESSAGES)
+    body: Any = caught.value.body
+    assert body["error"] == {
+        "message": f"The model `{model}` does not exist or you do not have access to it.",
+        "type": "invalid_request_error",
+        "code": "model_not_found",
+    }
+
+
+@pytest.mark.parametrize("model", DECOMMISSIONED_MODELS)
+def test_a_2026_shutdown_is_decommissioned_without_scripting(client: groq.Groq, model: str) -> None:
+    error = bad_request(client, model=model)
+    assert error["code"] == "model_decommissioned"
+    assert error["message"].startswith(f"The model `{model}` has been decommissioned")
+
+
+def test_an_unknown_model_is_not_found(client: groq.Groq) -> None:
+    with pytest.raises(groq.NotFoundError):
+        client.chat.completions.create(model="meta-llama/llama-9-1t", messages=MESSAGES)
+
+
+@pytest.mark.parametrize(
+    ("effort", "spent"),
+    [("low", 300), ("medium", 1500), ("high", 6000), (None, 1500)],
+)
+def test_reasoning_is_charged_by_effort(client: groq.Groq, effort: str | None, spent: int) -> None:
+    extra = {} if effort is None else {"reasoning_effort": effort}
+    completion = create(client, max_completion_tokens=8192, **extra)
+    usage = completion.usage
+    assert (
+        usage.completion_tokens_details.reasoning_tokens
+        == spent
+        == REASONING_TOKENS[effort or "medium"]
+    )
+    assert usage.completion_tokens == spent + len(DEFAULT_REPLY.split())
+    assert completion.choices[0].finish_reason == "stop"
+
+
+@pytest.mark.parametrize("budget", [1, 1000, 1500])
+def test_a_budget_the_reasoning_uses_up_leaves_an_empty_answer(
+    client: groq.Groq, budget: int
+) -> None:
+    completion = create(client, max_completion_tokens=budget, include_reasoning=False)
+    choice, usage = completion.choices[0], completion.usage
+    assert (choice.message.content, choice.finish_reason) == ("", "length")
+    assert usage.completion_tokens == usage.completion_tokens_details.reasoning_tokens == budget
+
+
+def test_an_answer_longer_than_what_is_left_is_cut(peer: GroqPeer, client: groq.Groq) -> None:
+    peer.reply = "one two three four five six"
+    completion = create(client, reasoning_effort="low", max_completion_tokens=304)
+    choice, usage = completion.choices[0], completion.usage
+    assert (choice.message.content, choice.finish_reason) == ("one two three four", "length")
+    assert usage.completion_tokens == 304
+    assert usage.completion_tokens_details.reasoning_tokens == 300
+
+    chunks = list(create(client, stream=True, reasoning_effort="low", max_tokens=304))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "one two three four"
+    assert chunks[-1].choices[0].finish_reason == "length"
+    assert chunks[-1].x_groq.usage.completion_tokens == 304
+
+
+def test_the_default_budget_is_the_models_maximum(peer: GroqPeer, client: groq.Groq) -> None:
+    peer.reply = "word " * 20_000  # > 16384 - 1500 for qwen, < 65536 - 1500 for gpt-oss
+    assert create(client).choices[0].finish_reason == "stop"
+    qwen = client.chat.completions.create(model=QWEN, messages=MESSAGES, reasoning_format="hidden")
+    assert qwen.choices[0].finish_reason == "length"
+    assert qwen.usage is not None and qwen.usage.completion_tokens == 16384
+
+
+def test_gpt_oss_with_include_reasoning_true_carries_message_reasoning(
+    peer: GroqPeer, client: groq.Groq
+) -> None:
+    completion = create(client, include_reasoning=True)
+    assert completion.choices[0].message.reasoning == REASONING_TEXT
+    assert completion.choices[0].message.content == DEFAULT_REPLY
+
+
+def test_gpt_oss_with_include_reasoning_false_leaves_it_out(peer: GroqPeer) -> None:
+    body = {"model": DEFAULT_MODEL, "messages": MESSAGES, "include_reasoning": False}
+    with httpx.Client(base_url=peer.openai_base_url) as http:
+        message = http.post("/chat/completions", json=body).json()["choices"][0]["message"]
+        assert message == {"role": "assistant", "content": DEFAULT_REPLY}
+        text = http.post("/chat/completions", json={**body, "stream": True}).text
+    assert '"reasoning"' not in text
+    usage = json.loads(text.split("\n\n")[-3].removeprefix("data: "))["x_groq"]["usage"]
+    assert usage["completion_tokens_details"] == {"reasoning_tokens": REASONING_TOKENS["medium"]}
+
+
+def test_qwen_sends_raw_think_tags_in_the_content_by_default(client: groq.Groq) -> None:
+    completion = client.chat.completions.create(model=QWEN, messages=MESSAGES)
+    message = completion.choices[0].message
+    assert message.content == f"<think>\n{REASONING_TEXT}\n</think>\n{DEFAULT_REPLY}"
+    assert message.reasoning is None
+    usage = completion.usage
+    assert usage is not None and usage.completion_tokens_details is not None
+    assert usage.completion_tokens_details.reasoning_tokens == 1500  # "default" is medium
+
+    chunks = list(client.chat.completions.create(model=QWEN, messages=MESSAGES, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == message.content
+    assert all(c.choices[0].delta.reasoning is None for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("options", "reasoning"),
+    [
+        ({"reasoning_format": "raw"}, None),
+        ({"reasoning_format": "parsed"}, REASONING_TEXT),
+        ({"include_reasoning": True}, REASONING_TEXT),
+        ({"reasoning_format": "hidden"}, None),
+        ({"include_reasoning": False}, None),
+        ({"reasoning_effort": "none"}, None),
+    ],
+)
+def test_qwen_reasoning_format(
+    client: groq.Groq, options: dict[str, Any], reasoning: str | None
+) -> None:
+    completion = client.chat.completions.create(model=QWEN, messages=MESSAGES, **options)
+    message = completion.choices[0].message
+    assert message.reasoning == reasoning
+    raw = options == {"reasoning_format": "raw"}
+    assert message.content.startswith("<think>\n") is raw
+    assert message.content.endswith(DEFAULT_REPLY)
+    spent = 0 if options == {"reasoning_effort": "none"} else 1500
+    assert completion.usage.completion_tokens_details.reasoning_tokens == spent
+
+
+@pytest.mark.parametrize(
+    ("request_", "param", "message"),
+    [
+        (
+            {"reasoning_effort": "none"},
+            "reasoning_effort",
+            "`reasoning_effort` must be one of `low`, `medium` or `high`",
+        ),
+        (
+            {"model": QWEN, "reasoning_effort": "max"},
+            "reasoning_effort",
+            "`reasoning_effort` must be one of `none`, `default`, `low`, `medium` or `high`",
+        ),
+        (
+            {"reasoning_format": "hidden"},
+            "reasoning_format",
+            "`reasoning_format` is not supported with this model",
+        ),
+        (
+            {"model": QWEN, "reasoning_format": "parsed", "include_reasoning": True},
+            "include_reasoning",
+            "`include_reasoning` and `reasoning_format` cannot be used together",
+        ),
+        (
+            {"max_completion_tokens": 65537},
+            "max_completion_tokens",
+            "max_completion_tokens must be less than or equal to 65536, the maximum value for "
+            "max_completion_tokens is less than the context_window for this model",
+        ),
+        (
+            {"model": QWEN, "max_tokens": 16385},
+            "max_tokens",
+            "max_tokens must be less than or equal to 16384, the maximum value for max_tokens "
+            "is less than the context_window for this model",
+        ),
+    ],
+)
+def test_what_groq_refuses(
+    peer: GroqPeer, client: groq.Groq, request_: dict[str, Any], param: str, message: str
+) -> None:
+    error = bad_request(client, **request_)
+    assert (error["param"], error["message"]) == (param, message)
+    assert peer.chat_requests[-1].json == {"model": DEFAULT_MODEL, "messages": MESSAGES, **request_}
+
+
+def test_cached_tokens_can_be_scripted(peer: GroqPeer, client: groq.Groq) -> None:
+    peer.cached_tokens = 12
+    assert create(client).usage.prompt_tokens_details.cached_tokens == 12
+    peer.cached_tokens = 10_000
+    usage = create(client).usage
+    assert usage.prompt_tokens_details.cached_tokens == usage.prompt_tokens
 
 
 # ------------------------------------------------------------------------------- faults
@@ -359,7 +576,7 @@ def test_broken_stream_raises_raw_httpx_error_while_iterating(
     assert "incomplete chunked read" in str(caught.value)
     assert len(received) == 2
     assert received[0].choices[0].delta.role == "assistant"
-    assert received[1].choices[0].delta.content == "Here"
+    assert received[1].choices[0].delta.reasoning == REASONING_TEXT.split()[0]
 
 
 def test_broken_stream_with_rst_raises_httpx_read_error(peer: GroqPeer, client: groq.Groq) -> None:
