@@ -11,8 +11,10 @@ import csv
 import io
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +23,9 @@ from typing import Any
 import pytest
 
 from groqgen import Client
+from groqgen._config import DEFAULT_MODEL
 from groqgen.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, infer_language, main
-from tests.groq_peer import status
+from tests.groq_peer import DEFAULT_REPLY, MODELS, REASONING_TOKENS, slow, status
 
 CODE = "def add(a, b):\n    return a + b\n"
 HEAVY = ("groq", "postgrest", "supabase_auth", "psycopg")
@@ -70,6 +73,17 @@ def client(home: Path) -> Any:
     """A library client on the same store as the command line, to check what it recorded."""
     with Client(home=home) as c:
         yield c
+
+
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch, *streams: str) -> None:
+    """Make ``sys.stdout`` and/or ``sys.stderr`` (as captured) report that they are a terminal."""
+    for name in streams:
+        monkeypatch.setattr(getattr(sys, name), "isatty", lambda: True, raising=False)
+
+
+def erased(text: str) -> str:
+    """What the command line writes to erase a status line showing ``text``."""
+    return "\r" + " " * len(text) + "\r"
 
 
 def one_line_error(run: Run) -> str:
@@ -150,15 +164,15 @@ def test_prompt_prints_the_prompt_and_records_it(cli: Any, client: Any, groq_pee
 def test_prompt_json_is_the_stored_row(cli: Any, client: Any, groq_peer: Any) -> None:
     groq_peer.reply = "A prompt."
     run = cli(
-        "prompt", "onboarding", "--type", "creative", "--model", "llama-3.1-8b-instant", "--json"
+        "prompt", "onboarding", "--type", "creative", "--model", "openai/gpt-oss-20b", "--json"
     )
     assert run.code == EXIT_OK, run.err
     data = run.json()
     assert data["generated_prompt"] == "A prompt."
     assert data["prompt_type"] == "creative"
-    assert data["model"] == "llama-3.1-8b-instant"
+    assert data["model"] == "openai/gpt-oss-20b"
     assert client.prompts.get(data["id"]).model_dump(mode="json") == data
-    assert groq_peer.chat_requests[0].model == "llama-3.1-8b-instant"
+    assert groq_peer.chat_requests[0].model == "openai/gpt-oss-20b"
     assert run.err == ""
 
 
@@ -311,7 +325,347 @@ def test_a_missing_groq_key_exits_1(cli: Any, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.delenv("GROQ_API_KEY")
     run = cli("prompt", "release notes")
     assert run.code == EXIT_FAILURE
-    assert "GROQ_API_KEY" in one_line_error(run)
+    line = one_line_error(run)
+    assert "GROQ_API_KEY" in line
+    assert "groq_api_key" not in line  # no Python keyword the command line has no flag for
+
+
+# -- reasoning budgets, truncation, retired models ------------------------------------------------
+
+
+def test_effort_and_max_tokens_reach_groq(cli: Any, groq_peer: Any) -> None:
+    run = cli("prompt", "release notes", "--effort", "low", "--max-tokens", "2000", "--json")
+    assert run.code == EXIT_OK, run.err
+    [request] = groq_peer.chat_requests
+    assert request.json["reasoning_effort"] == "low"
+    assert request.json["max_completion_tokens"] == 2000
+    dry = cli("code", "add", "--language", "go", "--effort", "high", "--max-tokens", "900")
+    assert "--dry-run" not in dry.err
+    shown = cli(
+        "code", "add", "--language", "go", "--effort", "high", "--max-tokens", "900", "--dry-run"
+    )
+    assert '"reasoning_effort": "high"' in shown.out
+    assert '"max_completion_tokens": 900' in shown.out
+
+
+def test_an_effort_the_model_does_not_take_names_the_flag(cli: Any, groq_peer: Any) -> None:
+    run = cli("prompt", "release notes", "--effort", "none")
+    assert run.code == EXIT_USAGE
+    line = one_line_error(run)
+    assert line.startswith("groqgen: error: --effort: ")
+    assert DEFAULT_MODEL in line and "'none'" in line
+    assert "reasoning_effort" not in line
+    assert groq_peer.requests == []
+
+
+def test_a_budget_above_the_models_limit_names_the_flag(cli: Any, groq_peer: Any) -> None:
+    run = cli("code", "add", "--language", "python", "--max-tokens", "1000000")
+    assert run.code == EXIT_USAGE
+    line = one_line_error(run)
+    assert line.startswith("groqgen: error: --max-tokens: ")
+    assert "max_completion_tokens" not in line
+    assert groq_peer.requests == []
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--timeout", "0"),
+        ("--timeout", "-3"),
+        ("--timeout", "soon"),
+        ("--timeout", "nan"),
+        ("--timeout", "inf"),
+        ("--max-retries", "-1"),
+        ("--max-retries", "1.5"),
+        ("--max-tokens", "0"),
+        ("--max-tokens", "lots"),
+    ],
+)
+def test_bad_numbers_are_bad_input_naming_the_flag(
+    cli: Any, groq_peer: Any, flag: str, value: str
+) -> None:
+    run = cli("prompt", "release notes", flag, value)
+    assert run.code == EXIT_USAGE
+    line = one_line_error(run)
+    assert f"argument {flag}: " in line and repr(value) in line
+    assert groq_peer.requests == []
+
+
+def test_a_bad_setting_in_the_environment_is_named_as_the_variable(
+    cli: Any, groq_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROQGEN_TIMEOUT", "soon")
+    run = cli("prompt", "release notes")
+    assert run.code == EXIT_FAILURE
+    assert "GROQGEN_TIMEOUT" in one_line_error(run)
+    monkeypatch.delenv("GROQGEN_TIMEOUT")
+
+    monkeypatch.setenv("GROQGEN_REASONING_EFFORT", "none")  # gpt-oss does not take it
+    from_variable = cli("prompt", "release notes")
+    assert from_variable.code == EXIT_USAGE
+    line = one_line_error(from_variable)
+    assert line.startswith("groqgen: error: GROQGEN_REASONING_EFFORT: ")
+    assert "reasoning_effort" not in line
+    assert cli("prompt", "release notes", "--effort", "low").code == EXIT_OK  # the flag wins
+    assert len(groq_peer.chat_requests) == 1
+
+
+def test_a_bad_model_flag_names_the_flag(cli: Any, groq_peer: Any) -> None:
+    run = cli("prompt", "release notes", "--model", "m" * 200)
+    assert run.code == EXIT_USAGE
+    assert one_line_error(run).startswith("groqgen: error: --model: ")
+    assert groq_peer.requests == []
+
+
+def test_a_cut_off_answer_exits_1_saying_what_to_change(
+    cli: Any, client: Any, groq_peer: Any
+) -> None:
+    # The peer spends REASONING_TOKENS["medium"] on reasoning: a budget of 100 leaves no answer.
+    run = cli("code", "add two numbers", "--language", "python", "--max-tokens", "100")
+    assert run.code == EXIT_FAILURE
+    assert run.out == ""
+    assert one_line_error(run) == (
+        "groqgen: error: Groq's answer was cut off (the model spent its token budget: 100 "
+        "completion tokens, 100 of them reasoning); nothing was recorded — try --effort low "
+        "or a --max-tokens above 100"
+    )
+    assert client.code_generations.count() == 0 and client.activity_logs.count() == 0
+
+
+def test_cut_off_advice_counts_an_effort_set_in_the_environment(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROQGEN_REASONING_EFFORT", "code=low")
+    line = one_line_error(cli("code", "add", "--language", "python", "--max-tokens", "100"))
+    assert line.endswith("nothing was recorded — try a --max-tokens above 100")
+
+
+def test_allow_truncated_records_a_partial_answer(cli: Any, client: Any, groq_peer: Any) -> None:
+    groq_peer.reply = "Write release notes for the 2.0 launch, grouped by feature."
+    budget = str(REASONING_TOKENS["low"] + 3)  # room for three words of the answer
+    refused = cli("prompt", "release notes", "--effort", "low", "--max-tokens", budget)
+    assert refused.code == EXIT_FAILURE
+    line = one_line_error(refused)
+    assert "--effort low" not in line  # already low: only the budget can grow
+    assert f"try a --max-tokens above {budget} (--allow-truncated records" in line
+    assert client.prompts.count() == 0
+
+    kept = cli(
+        "prompt", "release notes", "--effort", "low", "--max-tokens", budget, "--allow-truncated"
+    )
+    assert kept.code == EXIT_OK, kept.err
+    assert kept.out == "Write release notes\n"
+    [prompt] = client.prompts.iter()
+    assert prompt.generated_prompt == "Write release notes"
+
+
+def test_a_cut_off_stream_exits_1_and_records_nothing(
+    cli: Any, client: Any, groq_peer: Any
+) -> None:
+    run = cli("code", "add", "--language", "python", "--stream", "--max-tokens", "100")
+    assert run.code == EXIT_FAILURE
+    assert run.out == ""
+    assert "Groq's answer was cut off" in one_line_error(run)
+    assert client.code_generations.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "code"),
+    [("llama-3.3-70b-versatile", "model_not_found"), ("qwen/qwen3-32b", "model_decommissioned")],
+)
+def test_a_retired_model_names_the_model_and_what_groq_serves(
+    cli: Any, client: Any, model: str, code: str
+) -> None:
+    run = cli("prompt", "release notes", "--model", model)
+    assert run.code == EXIT_FAILURE
+    served = ", ".join(sorted(m["id"] for m in MODELS))
+    assert one_line_error(run) == (
+        f"groqgen: error: Groq no longer serves the model {model} ({code}), so nothing was "
+        f"recorded; it serves {served}: pass one of them with --model"
+    )
+    assert client.prompts.count() == 0
+
+
+def test_a_retired_model_from_the_environment_names_the_variable(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROQGEN_MODEL", "llama-3.3-70b-versatile")
+    line = one_line_error(cli("code", "add", "--language", "go"))
+    assert "model llama-3.3-70b-versatile" in line
+    assert line.endswith("set GROQGEN_MODEL to one of them")
+    assert ".." not in line and "model=" not in line
+
+
+# -- streams and a slow Groq on a terminal ---------------------------------------------------------
+
+
+def test_a_stream_into_a_pipe_prints_what_the_plain_command_prints(cli: Any, client: Any) -> None:
+    streamed = cli("code", "add two numbers", "--language", "python", "--stream")
+    assert streamed.code == EXIT_OK, streamed.err
+    plain = cli("code", "add two numbers", "--language", "python")
+    assert streamed.out == plain.out == CODE  # the code, not the model's whole reply
+    assert "thinking" not in streamed.err and "\r" not in streamed.err
+    assert [r.generated_code for r in client.code_generations.iter()] == [CODE, CODE]
+
+
+def test_a_stream_on_a_terminal_prints_the_reply_as_it_arrives(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_a_terminal(monkeypatch, "stdout")
+    run = cli("code", "add two numbers", "--language", "python", "--stream", "--color", "never")
+    assert run.code == EXIT_OK, run.err
+    assert run.out == DEFAULT_REPLY + "\n"
+
+
+def test_thinking_shows_on_a_terminal_until_the_answer_starts(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_a_terminal(monkeypatch, "stderr")
+    run = cli("code", "add two numbers", "--language", "python", "--stream")
+    assert run.code == EXIT_OK, run.err
+    assert run.out == CODE
+    shown = run.err.index("thinking…")
+    assert run.err.index(erased("thinking…"), shown) < run.err.index("recorded in code_generations")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a POSIX pseudo-terminal")
+def test_a_real_terminal_sees_thinking_then_the_reply(home: Path) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "groqgen", "code", "add", "--language", "python", "--stream"],
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "NO_COLOR": "1"},
+    ) as process:
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the terminal closed: the process is done with it
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait(timeout=30) == EXIT_OK
+    os.close(controller)
+    text = seen.decode().replace("\r\n", "\n")
+    assert text.startswith("thinking…" + erased("thinking…") + DEFAULT_REPLY + "\n")
+    assert "recorded in code_generations" in text
+
+
+def test_a_slow_groq_gets_a_waiting_line_on_a_terminal(
+    cli: Any, groq_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("groqgen.cli.WAIT_NOTICE_AFTER", 0.05)
+    on_a_terminal(monkeypatch, "stderr")
+    groq_peer.script(slow(0.6))
+    run = cli("--timeout", "20", "prompt", "release notes")
+    assert run.code == EXIT_OK, run.err
+    waiting = "waiting for Groq… (timeout 20 s)"
+    assert run.err.startswith(waiting + erased(waiting))
+    assert run.out.strip()
+
+    groq_peer.script(slow(0.6))
+    streamed = cli("code", "add", "--language", "python", "--stream")
+    assert streamed.code == EXIT_OK, streamed.err
+    waiting = "waiting for Groq… (timeout 60 s)"
+    assert streamed.err.startswith(waiting + erased(waiting) + "thinking…")
+
+
+def test_no_status_lines_off_a_terminal(
+    cli: Any, groq_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("groqgen.cli.WAIT_NOTICE_AFTER", 0.05)
+    groq_peer.script(slow(0.4), slow(0.4))
+    for argv in (("prompt", "x"), ("code", "add", "--language", "python", "--stream")):
+        run = cli(*argv)
+        assert run.code == EXIT_OK, run.err
+        assert "waiting" not in run.err and "thinking" not in run.err and "\r" not in run.err
+    on_a_terminal(monkeypatch, "stderr")
+    groq_peer.script(slow(0.4))
+    assert "waiting" not in cli("prompt", "x", "--json").err  # --json prints no notes
+
+
+def test_a_quick_answer_shows_no_waiting_line(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_a_terminal(monkeypatch, "stderr")
+    run = cli("prompt", "release notes")  # WAIT_NOTICE_AFTER is 2 s; the peer answers at once
+    assert run.code == EXIT_OK, run.err
+    assert "waiting" not in run.err and "\r" not in run.err
+
+
+def test_timeout_against_a_slow_groq_exits_1_within_seconds(
+    cli: Any, client: Any, groq_peer: Any
+) -> None:
+    groq_peer.latency = 20  # every attempt; cut short when the peer stops
+    started = time.monotonic()
+    run = cli("prompt", "release notes", "--timeout", "1", "--max-retries", "1")
+    elapsed = time.monotonic() - started
+    assert run.code == EXIT_FAILURE
+    assert elapsed < 15
+    line = one_line_error(run)
+    assert "did not answer in time" in line and "--timeout" in line
+    assert len(groq_peer.chat_requests) == 2  # the first try and one retry
+    assert client.prompts.count() == 0
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+def test_models_lists_what_groq_serves_and_marks_the_default(cli: Any) -> None:
+    run = cli("models")
+    assert run.code == EXIT_OK, run.err
+    header, *rows = run.out.splitlines()
+    assert header.split() == ["ID", "CONTEXT", "MAX", "COMPLETION", "OWNER"]
+    ids = [row.split()[1] if row.startswith("*") else row.split()[0] for row in rows]
+    assert ids == sorted(m["id"] for m in MODELS)
+    [default] = [row for row in rows if row.startswith("*")]
+    assert default.split() == ["*", DEFAULT_MODEL, "131,072", "65,536", "OpenAI"]
+    assert "* marks the default model" in run.err
+
+
+def test_models_json_is_a_list_of_objects(cli: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROQGEN_MODEL", "openai/gpt-oss-20b")
+    run = cli("models", "--json")
+    assert run.code == EXIT_OK, run.err
+    listed = {m["id"]: m for m in run.json()}
+    assert set(listed) == {m["id"] for m in MODELS}
+    assert listed["openai/gpt-oss-20b"] == {
+        "id": "openai/gpt-oss-20b",
+        "owned_by": "OpenAI",
+        "active": True,
+        "context_window": 131072,
+        "max_completion_tokens": 65536,
+        "default": True,
+    }
+    assert [m["id"] for m in listed.values() if m["default"]] == ["openai/gpt-oss-20b"]
+    assert run.err == ""
+
+
+def test_models_says_when_the_default_is_not_served(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GROQGEN_MODEL", "llama-3.3-70b-versatile")
+    run = cli("models")
+    assert run.code == EXIT_OK, run.err
+    assert not any(row.startswith("*") for row in run.out.splitlines())
+    assert "the default model llama-3.3-70b-versatile is not among them" in run.err
+
+
+def test_models_exits_1_when_groq_cannot_be_reached(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    monkeypatch.setenv("GROQ_BASE_URL", f"http://127.0.0.1:{port}")
+    run = cli("models", "--max-retries", "0")
+    assert run.code == EXIT_FAILURE
+    line = one_line_error(run)
+    assert "could not reach Groq" in line
+    assert ".;" not in line and ".." not in line
 
 
 # -- the outbox ----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ def test_nothing_configured_means_the_local_store(tmp_path: Path) -> None:
     settings = resolve(home=tmp_path)
     assert settings.store_kind == "sqlite"
     assert settings.sqlite_path == tmp_path / "groqgen.db"
-    assert settings.model == "llama-3.3-70b-versatile"
+    assert settings.model == "openai/gpt-oss-120b"
 
 
 def test_database_url_wins_over_supabase(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -93,7 +93,7 @@ def test_generate_records_the_row_and_its_activity_entry(
     meta = entry.metadata
     assert meta["table"] == TABLE_OF[kind]
     assert meta["record_id"] == str(row.id)
-    assert meta["model"] == "llama-3.3-70b-versatile"
+    assert meta["model"] == "openai/gpt-oss-120b"
     assert meta["total_tokens"] == meta["prompt_tokens"] + meta["completion_tokens"] > 0
     assert meta["request_id"].startswith("req_")
     assert meta["latency_ms"] >= 0
@@ -147,7 +147,7 @@ def test_dry_run_shows_the_exact_request_and_sends_nothing(
     assert isinstance(preview, DryRun)
     assert preview.parameters["messages"] == preview.messages
     assert [m["role"] for m in preview.messages] == ["system", "user"]
-    assert preview.model == "llama-3.3-70b-versatile"
+    assert preview.model == "openai/gpt-oss-120b"
     assert groq_peer.requests == []
     assert _repo(case, kind).count() == 0
     assert case.client.activity_logs.count() == 0
@@ -256,7 +256,8 @@ def test_a_decommissioned_model_names_the_available_ones(case: StoreCase, groq_p
             _call(case, "prompt", model="llama3-70b-8192")
         assert info.value.code == "model_decommissioned"
         assert info.value.status_code == 400
-        assert "llama-3.3-70b-versatile" in str(info.value)
+        assert "openai/gpt-oss-120b" in str(info.value)
+        assert "llama3-70b-8192 is no longer served" in str(info.value)
     assert groq_peer.count("/models") == 1  # listed once per client
     assert len(groq_peer.chat_requests) == 2  # a 400 is not retried
 

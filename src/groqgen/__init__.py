@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .catalog import GroqModel
     from .client import AsyncClient, Client
     from .errors import (
         AuthenticationError,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
         RateLimited,
         RecordingFailed,
         StoreError,
+        TruncatedGeneration,
         ValidationError,
     )
     from .models import (
@@ -50,6 +52,7 @@ __all__ = [
     "CodeReview",
     "ConfigurationError",
     "GenerationError",
+    "GroqModel",
     "GroqgenError",
     "MigrationError",
     "NotFound",
@@ -63,6 +66,7 @@ __all__ = [
     "ResourceCounts",
     "StoreError",
     "TestGeneration",
+    "TruncatedGeneration",
     "ValidationError",
     "__version__",
 ]
@@ -73,6 +77,7 @@ _LAZY = {
     "Client": ".client",
     "AsyncClient": ".client",
     "Page": ".repositories",
+    "GroqModel": ".catalog",
     "ResourceCounts": ".models",
     **dict.fromkeys(
         (
@@ -86,6 +91,7 @@ _LAZY = {
             "RateLimited",
             "RecordingFailed",
             "StoreError",
+            "TruncatedGeneration",
             "ValidationError",
         ),
         ".errors",

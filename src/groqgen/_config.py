@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sys
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+from .catalog import DEFAULT_MODEL, REASONING_EFFORTS
 from .errors import ConfigurationError
 
-DEFAULT_MODEL = "llama-3.3-70b-versatile"
+__all__ = ["DEFAULT_MODEL", "Settings", "default_home", "redact_url", "resolve"]
+
+KIND_NAMES = ("prompt", "code", "review", "tests")
+ALL_KINDS = "*"
 StoreKind = Literal["sqlite", "postgres", "supabase"]
 
 
@@ -70,6 +77,11 @@ class Settings:
     timeout: float = 60.0
     max_retries: int = 3
     pool_size: int = 10
+    reasoning_effort: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def effort_for(self, kind: str) -> str | None:
+        """The configured reasoning effort for ``kind`` (None: the model's default)."""
+        return self.reasoning_effort.get(kind) or self.reasoning_effort.get(ALL_KINDS)
 
     @property
     def store_kind(self) -> StoreKind:
@@ -109,6 +121,7 @@ def resolve(
     timeout: float | None = None,
     max_retries: int | None = None,
     pool_size: int | None = None,
+    reasoning_effort: str | Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings: explicit arguments over environment variables over defaults."""
     uid: uuid.UUID | None = None
@@ -126,11 +139,20 @@ def resolve(
         raise ConfigurationError(
             f"the Supabase store needs both a URL and a key; set {missing}", setting=missing
         )
-    if timeout is not None and timeout <= 0:
-        raise ConfigurationError("timeout must be a positive number of seconds", setting="timeout")
-    if max_retries is not None and max_retries < 0:
-        raise ConfigurationError("max_retries must be 0 or more", setting="max_retries")
-    if pool_size is not None and pool_size < 1:
+    timeout_seconds = _number(timeout, "GROQGEN_TIMEOUT", "timeout", 60.0)
+    if not (math.isfinite(timeout_seconds) and timeout_seconds > 0):
+        raise ConfigurationError(
+            "timeout must be a positive, finite number of seconds (GROQGEN_TIMEOUT, timeout=)",
+            setting="timeout",
+        )
+    retries = _whole(max_retries, "GROQGEN_MAX_RETRIES", "max_retries", 3)
+    if retries < 0:
+        raise ConfigurationError(
+            "max_retries must be 0 or more (GROQGEN_MAX_RETRIES, max_retries=)",
+            setting="max_retries",
+        )
+    pool = _whole(pool_size, None, "pool_size", 10)
+    if pool < 1:
         raise ConfigurationError("pool_size must be at least 1", setting="pool_size")
     return Settings(
         home=Path(home).expanduser() if home is not None else default_home(),
@@ -139,10 +161,102 @@ def resolve(
         service=service,
         supabase_url=supabase[0],
         supabase_key=supabase[1],
-        groq_api_key=_pick(groq_api_key, "GROQ_API_KEY"),
+        groq_api_key=_api_key(_pick(groq_api_key, "GROQ_API_KEY")),
         groq_base_url=_pick(groq_base_url, "GROQ_BASE_URL"),
-        model=_pick(model, "GROQGEN_MODEL") or DEFAULT_MODEL,
-        timeout=60.0 if timeout is None else float(timeout),
-        max_retries=3 if max_retries is None else int(max_retries),
-        pool_size=10 if pool_size is None else int(pool_size),
+        model=_model(_pick(model, "GROQGEN_MODEL")),
+        timeout=timeout_seconds,
+        max_retries=retries,
+        pool_size=pool,
+        reasoning_effort=_efforts(_pick(reasoning_effort, "GROQGEN_REASONING_EFFORT")),
     )
+
+
+def _number(explicit: Any, env: str | None, setting: str, default: float) -> float:
+    value = explicit if explicit is not None or env is None else _pick(None, env)
+    if value is None:
+        return default
+    where = f"{setting}=" if explicit is not None else env
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigurationError(f"{where} must be a number of seconds", setting=setting)
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{where} must be a number of seconds, not {str(value)[:40]!r}", setting=setting
+        ) from None
+
+
+def _whole(explicit: Any, env: str | None, setting: str, default: int) -> int:
+    value = explicit if explicit is not None or env is None else _pick(None, env)
+    if value is None:
+        return default
+    where = f"{setting}=" if explicit is not None else env
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(
+            f"{where} must be a whole number, not {str(value)[:40]!r}", setting=setting
+        )
+    return value
+
+
+def _api_key(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError("the Groq API key must be a string", setting="GROQ_API_KEY")
+    key = value.strip()  # a pasted key often carries a newline or spaces
+    if any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise ConfigurationError(
+            "the Groq API key contains spaces or control characters; copy it again from "
+            "console.groq.com into GROQ_API_KEY",
+            setting="GROQ_API_KEY",
+        )
+    return key or None
+
+
+def _model(value: Any) -> str:
+    if value is None:
+        return DEFAULT_MODEL
+    # 100: models.LIMITS["label"], the size of the column the model id is recorded in
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > 100:
+        raise ConfigurationError(
+            "model must be a model id such as " + DEFAULT_MODEL, setting="GROQGEN_MODEL"
+        )
+    return value.strip()
+
+
+def _efforts(value: Any) -> Mapping[str, str]:
+    """``"low"``, ``"prompt=low,code=high"`` or ``{"prompt": "low", "*": "medium"}``."""
+    if value is None:
+        return MappingProxyType({})
+    pairs: list[tuple[str, Any]]
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        pairs = [
+            (p.split("=", 1)[0].strip(), p.split("=", 1)[1].strip()) if "=" in p else (ALL_KINDS, p)
+            for p in parts
+        ]
+    elif isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        raise ConfigurationError(
+            "reasoning_effort is an effort name or a mapping of kind to effort",
+            setting="reasoning_effort",
+        )
+    efforts: dict[str, str] = {}
+    for kind, effort in pairs:
+        if kind not in (*KIND_NAMES, ALL_KINDS):
+            raise ConfigurationError(
+                f"reasoning_effort names an unknown kind {str(kind)[:40]!r}; "
+                f"use {', '.join(KIND_NAMES)} (GROQGEN_REASONING_EFFORT, reasoning_effort=)",
+                setting="reasoning_effort",
+            )
+        if effort not in REASONING_EFFORTS:
+            raise ConfigurationError(
+                f"reasoning_effort {str(effort)[:40]!r} is not one of "
+                f"{', '.join(REASONING_EFFORTS)} (GROQGEN_REASONING_EFFORT, reasoning_effort=)",
+                setting="reasoning_effort",
+            )
+        efforts[kind] = effort
+    return MappingProxyType(efforts)

@@ -8,12 +8,17 @@ code from a file or stdin (with the language inferred from the file extension), 
 * ``0`` — it worked;
 * ``2`` — bad input (an unknown option, a value out of range, a file that cannot be read):
   nothing was sent anywhere;
-* ``1`` — anything else failed (Groq, the store, the network, the configuration).
+* ``1`` — anything else failed (Groq, the store, the network, the configuration), including
+  whatever Groq sent: an answer cut off at its token budget is never "bad input";
+* ``130`` — interrupted with Ctrl-C.
 
-Errors are one line on stderr; ``--debug`` adds the traceback. Human output goes to stdout and
-status notes to stderr, so ``groqgen code ... > app.py`` writes only the code. Code is
-syntax-highlighted and reviews are rendered as markdown when ``rich`` is installed and stdout
-is a terminal (``--color always|never`` overrides that).
+Errors are one line on stderr, in the command line's terms (``--effort``, ``GROQGEN_MODEL``,
+never the library's ``reasoning_effort=``); ``--debug`` adds the traceback. Human output goes
+to stdout and status notes to stderr, so ``groqgen code ... > app.py`` writes only the code,
+streamed or not. On a terminal, stderr also shows a passing status line (``waiting for Groq…``,
+``thinking…``) that is erased when the answer comes. Code is syntax-highlighted and reviews are
+rendered as markdown when ``rich`` is installed and stdout is a terminal (``--color
+always|never`` overrides that).
 
 ``groqgen --help`` stays fast: this module imports only the standard library at load time;
 the client, and with it pydantic, groq, postgrest, supabase_auth and psycopg, load inside the
@@ -32,8 +37,11 @@ import contextlib
 import csv
 import dataclasses
 import json
+import math
 import os
+import re
 import sys
+import threading
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -42,12 +50,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from ._version import __version__
+from .catalog import DEFAULT_MODEL, REASONING_EFFORTS
 from .errors import (
     AuthenticationError,
     ConfigurationError,
+    GenerationError,
     GroqgenError,
     NotFound,
     RecordingFailed,
+    TruncatedGeneration,
     ValidationError,
 )
 from .vocabularies import COVERAGES, PROMPT_TYPES, REVIEW_TYPES, TEST_TYPES, TONES
@@ -160,6 +171,9 @@ DEFAULT_TEST_FRAMEWORKS = {
 # How each kind's output is shown to a person.
 _SHOWN_AS = {"prompt": "text", "code": "code", "review": "markdown", "tests": "code"}
 
+WAIT_NOTICE_AFTER = 2.0
+"""Seconds without an answer from Groq before a terminal is told that groqgen is waiting."""
+
 
 # -- parsing ---------------------------------------------------------------------------------------
 
@@ -169,6 +183,34 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise ValidationError(f"{message} (see '{self.prog} --help')")
+
+
+def _seconds(text: str) -> float:
+    """A positive, finite number of seconds (an argparse ``type``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"must be a whole number of at least {minimum}, not {text!r}"
+            )
+        return value
+
+    return parse
 
 
 # Options every command accepts, before or after its name: (flag, default, other settings).
@@ -217,6 +259,26 @@ _GLOBAL_OPTIONS: tuple[tuple[str, Any, dict[str, Any]], ...] = (
             "help": "act as the service role on PostgreSQL (bypasses row-level security)",
         },
     ),
+    (
+        "--timeout",
+        None,
+        {
+            "metavar": "SECONDS",
+            "type": _seconds,
+            "help": "how long to wait for each answer from Groq "
+            "(default: $GROQGEN_TIMEOUT, else 60)",
+        },
+    ),
+    (
+        "--max-retries",
+        None,
+        {
+            "metavar": "N",
+            "type": _whole(0),
+            "help": "how often to retry a Groq call or store write that failed for a passing "
+            "reason (default: $GROQGEN_MAX_RETRIES, else 3)",
+        },
+    ),
 )
 
 
@@ -247,7 +309,29 @@ def _group(subparsers: Any, name: str, **kw: Any) -> Any:
 
 
 def _generation_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", help="Groq model (default: $GROQGEN_MODEL or groqgen's default)")
+    parser.add_argument(
+        "--model", help=f"Groq model (default: $GROQGEN_MODEL, else {DEFAULT_MODEL})"
+    )
+    parser.add_argument(
+        "--effort",
+        dest="reasoning_effort",
+        choices=REASONING_EFFORTS,
+        help="how hard the model reasons before answering; gpt-oss takes low, medium, high "
+        "(default: $GROQGEN_REASONING_EFFORT, else medium)",
+    )
+    parser.add_argument(
+        "--max-tokens",
+        dest="max_completion_tokens",
+        metavar="N",
+        type=_whole(1),
+        help="completion budget, reasoning included (default: the answer's size plus an "
+        "allowance for the effort)",
+    )
+    parser.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="record an answer even if Groq cut it off at the token budget",
+    )
     parser.add_argument(
         "--project", metavar="PROJECT", help="record it in this project (id or exact name)"
     )
@@ -257,7 +341,9 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
         help="print the exact request that would go to Groq; send and store nothing",
     )
     parser.add_argument(
-        "--stream", action="store_true", help="print the text as it arrives, then record it"
+        "--stream",
+        action="store_true",
+        help="on a terminal, print the answer as it arrives; then record it",
     )
 
 
@@ -269,7 +355,11 @@ def _code_source(parser: argparse.ArgumentParser) -> None:
 
 
 def _flags(parser: argparse.ArgumentParser, **extra: str) -> dict[str, str]:
-    """Argument destination -> how the user spells it, to name fields in error messages."""
+    """Argument destination -> how the user spells it, to name fields in error messages.
+
+    An option's destination is the library's keyword for it (``--effort`` is stored as
+    ``reasoning_effort``), so a field named by a library error maps straight to its flag.
+    """
     flags = dict(extra)
     for action in parser._actions:
         if action.option_strings:
@@ -277,6 +367,19 @@ def _flags(parser: argparse.ArgumentParser, **extra: str) -> dict[str, str]:
         elif action.dest != "help":
             flags.setdefault(action.dest, str(action.metavar or action.dest.upper()))
     return flags
+
+
+_VARIABLE = re.compile(r"\$([A-Z][A-Z0-9_]*)")
+
+
+def _variables(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Argument destination -> the environment variable its help names as the default."""
+    variables = {}
+    for action in parser._actions:
+        found = _VARIABLE.search(action.help or "")
+        if found:
+            variables[action.dest] = found.group(1)
+    return variables
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -338,6 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     tests.add_argument("--context", dest="additional_context", metavar="TEXT")
     _generation_options(tests)
 
+    _leaf(commands, "models", _models, help="list the models Groq serves now")
+
     projects = _group(commands, "projects", help="list, create and show projects")
     listing = _leaf(projects, "list", _projects_list, help="list projects, newest first")
     listing.add_argument("--limit", type=int, default=50, help="projects per page (default: 50)")
@@ -386,7 +491,10 @@ def _name_fields(parser: argparse.ArgumentParser) -> None:
         if isinstance(action, argparse._SubParsersAction):
             for sub in set(action.choices.values()):
                 if sub.get_default("handler") is not None:
-                    sub.set_defaults(flags=_flags(sub, project_id="--project", code="FILE"))
+                    sub.set_defaults(
+                        flags=_flags(sub, project_id="--project", code="FILE"),
+                        variables=_variables(sub),
+                    )
                 _name_fields(sub)
 
 
@@ -597,6 +705,8 @@ def _client(args: argparse.Namespace) -> Iterator[Client]:
         database_url=args.database_url,
         user_id=args.user_id,
         service=args.service,
+        timeout=args.timeout,
+        max_retries=args.max_retries,
     ) as client:
         yield client
 
@@ -628,6 +738,70 @@ def _project_id(client: Client, reference: str) -> uuid.UUID:
 # -- generation commands ---------------------------------------------------------------------------
 
 
+class _StatusLine:
+    """One passing line on stderr, such as ``thinking…``: shown, replaced, then erased.
+
+    Only on a terminal, and never under ``--json``; elsewhere every call does nothing. A line
+    can be scheduled to appear later (``waiting for Groq…`` after a quiet spell) from a timer
+    thread, so drawing and erasing share a lock.
+    """
+
+    def __init__(self, out: _Output) -> None:
+        self.enabled = not out.json_mode and _isatty(sys.stderr)
+        self._lock = threading.Lock()
+        self._shown = ""
+        self._timer: threading.Timer | None = None
+
+    def show(self, text: str) -> None:
+        """Show ``text`` now, in place of whatever was shown or scheduled."""
+        if self.enabled:
+            with self._lock:
+                self._timer = None
+                self._draw(text)
+
+    def show_later(self, delay: float, text: str) -> None:
+        """Show ``text`` after ``delay`` seconds, unless something is shown or erased first."""
+        if not self.enabled:
+            return
+        timer = threading.Timer(delay, self._scheduled, (text,))
+        timer.daemon = True
+        with self._lock:
+            self._timer = timer
+        timer.start()
+
+    def clear(self) -> None:
+        """Erase the line and forget anything scheduled."""
+        if self.enabled and (self._shown or self._timer is not None):
+            with self._lock:
+                self._timer = None
+                self._draw("")
+
+    def _scheduled(self, text: str) -> None:
+        with self._lock:
+            # A timer replaced or cleared meanwhile is no longer ours to draw.
+            if self._timer is threading.current_thread():
+                self._timer = None
+                self._draw(text)
+
+    def _draw(self, text: str) -> None:
+        blank = "\r" + " " * len(self._shown) + "\r" if self._shown else ""
+        sys.stderr.write(blank + text)
+        sys.stderr.flush()
+        self._shown = text
+
+
+@contextlib.contextmanager
+def _waiting_for_groq(client: Client, status: _StatusLine) -> Iterator[None]:
+    """Say so on a terminal when Groq has not answered for a while; erase it when it does."""
+    status.show_later(
+        WAIT_NOTICE_AFTER, f"waiting for Groq… (timeout {client.settings.timeout:g} s)"
+    )
+    try:
+        yield
+    finally:
+        status.clear()
+
+
 def _generate(args: argparse.Namespace, out: _Output) -> int:
     from .generation import KINDS
 
@@ -635,22 +809,40 @@ def _generate(args: argparse.Namespace, out: _Output) -> int:
     inputs = _inputs(args)  # files are read, and refused, before anything is opened
     with _client(args) as client:
         project_id = _project_id(client, args.project) if args.project else None
-        options = {**inputs, "model": args.model, "project_id": project_id}
+        options = {
+            **inputs,
+            "model": args.model,
+            "project_id": project_id,
+            "reasoning_effort": args.reasoning_effort,
+            "max_completion_tokens": args.max_completion_tokens,
+            "allow_truncated": args.allow_truncated,
+        }
         if args.dry_run:
             _show_dry_run(out, getattr(client.generate, kind)(**options, dry_run=True))
             return EXIT_OK
+        # A stream is printed as it arrives only where someone watches it (or as JSON lines);
+        # into a pipe or a file it prints what the plain command prints: the cleaned output.
+        live = args.stream and (out.json_mode or _isatty(sys.stdout))
         try:
             if args.stream:
-                row = _stream(client, kind, options, out)
+                row = _stream(client, kind, options, out, live=live)
             else:
-                row = getattr(client.generate, kind)(**options)
+                with _waiting_for_groq(client, _StatusLine(out)):
+                    row = getattr(client.generate, kind)(**options)
         except RecordingFailed as exc:
             # Groq answered: show what was paid for before reporting that recording failed.
             text = exc.result.values.get(KINDS[kind].output_column, "")
             if out.json_mode:
                 out.json({"recorded": False, "outbox": exc.result}, indent=None)
-            elif not args.stream:
+            elif not live:
                 out.show(_SHOWN_AS[kind], text, inputs.get("language", ""))
+            raise
+        except TruncatedGeneration as exc:
+            effort = args.reasoning_effort or client.settings.effort_for(kind)
+            raise GenerationError(_truncated(exc, args, effort), request_id=exc.request_id) from exc
+        except GenerationError as exc:
+            if exc.code in _MODEL_GONE:
+                raise _model_gone(client, args, exc) from exc
             raise
     column = KINDS[kind].output_column
     if out.json_mode:
@@ -659,23 +851,57 @@ def _generate(args: argparse.Namespace, out: _Output) -> int:
         else:
             out.json(row)
         return EXIT_OK
-    if not args.stream:
+    if not live:
         out.show(_SHOWN_AS[kind], getattr(row, column), inputs.get("language", ""))
     out.note(f"recorded in {KINDS[kind].table} as {row.id} (model {row.model})")
     return EXIT_OK
 
 
-def _stream(client: Client, kind: str, options: dict[str, Any], out: _Output) -> Any:
+_MODEL_GONE = ("model_decommissioned", "model_not_found")  # Groq's codes for a retired model
+
+
+def _model_gone(client: Client, args: argparse.Namespace, exc: GenerationError) -> GenerationError:
+    """One sentence naming the model Groq no longer serves, what it serves, and what to set."""
+    model = args.model or client.model
+    try:
+        listing = ", ".join(m.id for m in client.models()) or "none"
+    except GroqgenError:
+        listing = "(its list of models could not be read)"
+    if args.model:
+        change = "pass one of them with --model"
+    elif os.environ.get("GROQGEN_MODEL"):
+        change = "set GROQGEN_MODEL to one of them"
+    else:
+        change = "pass one of them with --model or set GROQGEN_MODEL"
+    return GenerationError(
+        f"Groq no longer serves the model {model} ({exc.code}), so nothing was recorded; it "
+        f"serves {listing}: {change}",
+        status_code=exc.status_code,
+        code=exc.code,
+        request_id=exc.request_id,
+    )
+
+
+def _stream(client: Client, kind: str, options: dict[str, Any], out: _Output, *, live: bool) -> Any:
+    """Read a stream to its end, printing the deltas when ``live``; the stored row."""
+    status = _StatusLine(out)
     ended_with_newline = True
-    with getattr(client.generate.stream, kind)(**options) as stream:
-        for delta in stream:
-            if out.json_mode:
-                out.json({"delta": delta}, indent=None)
-            else:
-                out.write(delta)
-                ended_with_newline = delta.endswith("\n")
-    if not ended_with_newline:
-        out.line()
+    try:
+        with contextlib.ExitStack() as opened:
+            with _waiting_for_groq(client, status):
+                stream = opened.enter_context(getattr(client.generate.stream, kind)(**options))
+            status.show("thinking…")  # reasoning arrives first, and is not shown
+            for delta in stream:
+                status.clear()
+                if out.json_mode:
+                    out.json({"delta": delta}, indent=None)
+                elif live:
+                    out.write(delta)
+                    ended_with_newline = delta.endswith("\n")
+    finally:
+        status.clear()
+        if not ended_with_newline:
+            out.line()
     return stream.result
 
 
@@ -690,6 +916,44 @@ def _show_dry_run(out: _Output, dry_run: Any) -> None:
     out.line("--- parameters ---")
     out.line(json.dumps(settings, ensure_ascii=False))
     out.note(f"dry run ({dry_run.kind}, template {dry_run.template_version}): nothing was sent")
+
+
+# -- models ----------------------------------------------------------------------------------------
+
+
+def _tokens(count: int | None) -> str:
+    return "" if count is None else f"{count:,}"
+
+
+def _models(args: argparse.Namespace, out: _Output) -> int:
+    with _client(args) as client:
+        with _waiting_for_groq(client, _StatusLine(out)):
+            served = client.models()
+        default = client.model
+    if out.json_mode:
+        out.json([{**dataclasses.asdict(m), "default": m.id == default} for m in served])
+        return EXIT_OK
+    out.table(
+        ("", "ID", "CONTEXT", "MAX COMPLETION", "OWNER"),
+        [
+            (
+                "*" if m.id == default else "",
+                m.id,
+                _tokens(m.context_window),
+                _tokens(m.max_completion_tokens),
+                m.owned_by,
+            )
+            for m in served
+        ],
+    )
+    if any(m.id == default for m in served):
+        out.note("* marks the default model; pass --model or set GROQGEN_MODEL for another")
+    else:
+        out.note(
+            f"the default model {default} is not among them; pass --model or set "
+            "GROQGEN_MODEL to one of these"
+        )
+    return EXIT_OK
 
 
 # -- projects, history -----------------------------------------------------------------------------
@@ -1010,20 +1274,112 @@ def _describe(exc: GroqgenError, args: argparse.Namespace) -> str:
             f"the generation succeeded but could not be recorded ({cause}); it is kept in the "
             "outbox: run 'groqgen outbox flush' once the store is back"
         )
-    if isinstance(exc, ValidationError) and exc.errors:
-        flags: dict[str, str] = getattr(args, "flags", {})
+    if isinstance(exc, ValidationError) and _field_errors(exc):
         problems = []
-        for error in exc.errors:
-            field = str(error.get("field", ""))
-            name = flags.get(field.split(".")[0], field)
+        for error in _field_errors(exc):
+            field = str(error.get("field", "")).split(".")[0]
+            name = _field_name(field, args)
             message = str(error.get("message", "")).removeprefix("Value error, ")
-            problems.append(f"{name}: {message}")
+            problems.append(f"{name}: {_in_cli_terms(message, args, **{field: name})}")
         return "; ".join(problems)
-    return str(exc)
+    text = _in_cli_terms(str(exc), args)
+    if isinstance(exc, GenerationError) and _timed_out(exc):
+        text += "; pass a larger --timeout to wait longer"
+    return text
+
+
+def _field_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    """Every problem as ``{"field", "message"}``, a library's ``"field: message"`` included."""
+    prefix = f"{exc.field}: "
+    if exc.errors or not exc.field or not exc.message.startswith(prefix):
+        return exc.errors
+    return [{"field": exc.field, "message": exc.message.removeprefix(prefix)}]
+
+
+def _field_name(field: str, args: argparse.Namespace) -> str:
+    """How the user set ``field``: its flag, or the environment variable it came from."""
+    name = field.split(".")[0]
+    variable: str | None = getattr(args, "variables", {}).get(name)
+    if variable and getattr(args, name, None) is None and os.environ.get(variable):
+        return variable
+    return str(getattr(args, "flags", {}).get(name, field))
+
+
+_KEYWORD_ARGUMENT = re.compile(r"\b([a-z_][a-z0-9_]*)=(?:True\b)?(?=[\s,.;:)]|$)")
+_SNAKE_CASE = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+# Where a library message offers a keyword the command line has no flag for, that offer goes.
+_NO_FLAG_OFFERS = (
+    re.compile(r",? or pass [a-z_]+= to the client"),  # "set GROQ_API_KEY or pass groq_api_key=..."
+    re.compile(r" \([a-z_]+=\)"),  # "SUPABASE_KEY (supabase_key=)"
+    re.compile(r", [a-z_]+=(?=\))"),  # "(GROQGEN_TIMEOUT, timeout=)"
+)
+
+
+def _in_cli_terms(text: str, args: argparse.Namespace, **names: str) -> str:
+    """A library message in the command line's terms.
+
+    Python keywords (``model=``, ``reasoning_effort``) become the flags that set them
+    (``--model``, ``--effort``), or the spelling ``names`` gives them.
+    """
+    flags: dict[str, str] = {**getattr(args, "flags", {}), **names}
+    text = _KEYWORD_ARGUMENT.sub(lambda m: flags.get(m.group(1), m.group(0)), text)
+    for offer in _NO_FLAG_OFFERS:
+        text = offer.sub("", text)
+    return _SNAKE_CASE.sub(lambda m: flags.get(m.group(0), m.group(0)), text)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a timeout (groq's, httpx's or the standard one) lies behind ``exc``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        names = {cls.__name__ for cls in type(seen).__mro__}
+        if isinstance(seen, TimeoutError) or names & {"APITimeoutError", "TimeoutException"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _truncated(exc: TruncatedGeneration, args: argparse.Namespace, effort: str | None) -> str:
+    """What to change when Groq's answer was cut off or empty (at ``effort``, if known)."""
+    used, reasoning = _tokens_used(exc.usage, "completion_tokens"), _reasoning_tokens(exc.usage)
+    if used is not None:
+        spent = f"{used:,} completion tokens"
+        spent += f", {reasoning:,} of them reasoning" if reasoning else ""
+    else:
+        spent = f"{reasoning:,} reasoning tokens" if reasoning else ""
+    if exc.finish_reason == "length":
+        what = "Groq's answer was cut off (the model spent its token budget"
+        what += f": {spent})" if spent else ")"
+    else:
+        what = "Groq's answer came back empty" + (f" ({spent})" if spent else "")
+    changes = []
+    if effort not in ("none", "low"):
+        changes.append("--effort low")
+    budget = args.max_completion_tokens
+    changes.append(f"a --max-tokens above {budget}" if budget else "a larger --max-tokens")
+    advice = " or ".join(changes)
+    if exc.text and not args.allow_truncated:
+        advice += " (--allow-truncated records the partial answer)"
+    return f"{what}; nothing was recorded — try {advice}"
+
+
+def _tokens_used(usage: dict[str, Any], key: str) -> int | None:
+    found = usage.get(key)
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+def _reasoning_tokens(usage: dict[str, Any]) -> int | None:
+    found = _tokens_used(usage, "reasoning_tokens")
+    details = usage.get("completion_tokens_details")
+    if found is None and isinstance(details, dict):
+        found = _tokens_used(details, "reasoning_tokens")
+    return found
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    line = " ".join(text.split())
+    # Library messages end in a full stop and are sometimes joined with more punctuation.
+    return re.sub(r"(?<!\.)\.(?=[.;])(?!\.\.)", "", line)
 
 
 def _error(text: str) -> None:

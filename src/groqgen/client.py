@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 from ._config import Settings, resolve
+from .catalog import GroqModel, ReasoningEffort
 from .errors import ConfigurationError
 from .generator import AsyncGenerator, AsyncOutboxClient, Generator, OutboxClient
 from .models import (
@@ -102,6 +103,7 @@ class _ClientBase:
         timeout: float | None = None,
         max_retries: int | None = None,
         pool_size: int | None = None,
+        reasoning_effort: ReasoningEffort | Mapping[str, ReasoningEffort] | None = None,
         templates: Mapping[str, Template] | None = None,
         http_client: Any = None,
     ) -> None:
@@ -118,6 +120,7 @@ class _ClientBase:
             timeout=timeout,
             max_retries=max_retries,
             pool_size=pool_size,
+            reasoning_effort=reasoning_effort,
         )
         self._http = http_client
         self._owns_http = False
@@ -125,12 +128,16 @@ class _ClientBase:
         self._store = self._open_store(self.settings)
         from .transport import RetryPolicy
 
-        retry = RetryPolicy(self.settings.max_retries)  # the same policy the generator uses
+        retry = RetryPolicy(self.settings.max_retries)  # one policy: reads, writes and Groq
         for name, (requests, sync_repository, async_repository) in _REPOSITORIES.items():
             repository = async_repository if self._asynchronous else sync_repository
             setattr(self, name, repository(self._store, requests(TABLES[name]), retry))
         outbox = Outbox(self.settings.home, self._store_target())
-        options: dict[str, Any] = {"templates": templates, "http_client": self._http}
+        options: dict[str, Any] = {
+            "templates": templates,
+            "http_client": self._http,
+            "policy": retry,
+        }
         if self._asynchronous:
             generator = AsyncGenerator(self.settings, self._store, outbox, **options)
             self.generate, self.outbox = generator, AsyncOutboxClient(outbox, generator)
@@ -198,6 +205,11 @@ class _ClientBase:
         sqlite_class = sqlite.AsyncSQLiteStore if self._asynchronous else sqlite.SQLiteStore
         return sqlite_class(settings.sqlite_path)
 
+    @property
+    def model(self) -> str:
+        """The model generations use unless a call names another (``GROQGEN_MODEL``)."""
+        return self.settings.model
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(store={self.settings.describe_store()!r}, "
@@ -234,6 +246,16 @@ class Client(_ClientBase):
     activity_logs: ActivityLogsRepository
     generate: Generator
     outbox: OutboxClient
+
+    def models(self) -> list[GroqModel]:
+        """The models Groq serves now, by id, from its ``/models`` endpoint.
+
+        Asked once per client and remembered. Example::
+
+            for m in client.models():
+                print(m.id, m.context_window, m.max_completion_tokens)
+        """
+        return self.generate.models()
 
     def close(self) -> None:
         """Release the store's connections (and files) and the HTTP client groqgen made."""
@@ -280,6 +302,10 @@ class AsyncClient(_ClientBase):
     activity_logs: AsyncActivityLogsRepository
     generate: AsyncGenerator
     outbox: AsyncOutboxClient
+
+    async def models(self) -> list[GroqModel]:
+        """The models Groq serves now, by id (see :meth:`Client.models`)."""
+        return await self.generate.models()
 
     async def close(self) -> None:
         """Release the store's connections (and files) and the HTTP client groqgen made."""

@@ -21,6 +21,7 @@ __all__ = [
     "RateLimited",
     "RecordingFailed",
     "StoreError",
+    "TruncatedGeneration",
     "ValidationError",
 ]
 
@@ -116,6 +117,34 @@ class GenerationError(GroqgenError):
         self.status_code = status_code
         self.code = code
         self.request_id = request_id
+
+
+class TruncatedGeneration(GenerationError):
+    """Groq's answer was cut off (``finish_reason: "length"``) or came back empty.
+
+    With a reasoning model this usually means the reasoning spent the completion budget: ask for
+    a lower ``reasoning_effort`` or a larger ``max_completion_tokens``. Nothing was recorded
+    (unless the call passed ``allow_truncated=True`` and some answer text arrived).
+
+    Attributes:
+        text: The partial answer (may be empty); never the model's reasoning.
+        usage: Groq's token counts for the call (it was billed).
+        finish_reason: Why the answer stopped (``"length"``, or ``"stop"`` for an empty one).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        usage: Mapping[str, Any],
+        finish_reason: str | None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message, request_id=request_id)
+        self.text = text
+        self.usage = dict(usage)
+        self.finish_reason = finish_reason
 
 
 class StoreError(GroqgenError):

@@ -11,8 +11,12 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import Field
+
+from . import catalog
+from .errors import GenerationError, TruncatedGeneration, ValidationError
 from .models import (
     TABLES,
     CodeFields,
@@ -43,9 +47,22 @@ __all__ = [
 
 
 class _Request(Input):
-    """A generation request: the kind's fields, plus an optional model (else the default)."""
+    """A generation request: the kind's fields, plus how to ask the model.
+
+    ``model`` (else the client's default), ``reasoning_effort`` (else the client's setting for
+    the kind, else the model's default), ``max_completion_tokens`` (else derived: the wanted
+    output plus room for reasoning) and ``allow_truncated`` (record a cut-off answer instead of
+    raising :class:`~groqgen.TruncatedGeneration`).
+    """
 
     model: Label | None = None
+    reasoning_effort: catalog.ReasoningEffort | None = None
+    max_completion_tokens: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
+    allow_truncated: Annotated[bool, Field(strict=True)] = False
+
+
+OPTIONS = frozenset({"model", "reasoning_effort", "max_completion_tokens", "allow_truncated"})
+"""Request fields that say how to ask, not what: they are not columns of the row."""
 
 
 class PromptRequest(PromptFields, _Request):
@@ -248,17 +265,82 @@ class DryRun:
     messages: list[dict[str, str]]
     parameters: dict[str, Any]
     template_version: str
+    reasoning_effort: catalog.ReasoningEffort | None = None
 
 
 @dataclass(frozen=True)
 class Completion:
-    """What Groq answered: the text, and the figures the activity entry records."""
+    """What Groq answered: the text, and the figures the activity entry records.
+
+    ``text`` is the answer only; ``reasoning`` what the model showed of its reasoning (never
+    stored).
+    """
 
     text: str
     model: str
     request_id: str | None
     usage: dict[str, Any] = field(default_factory=dict)
     latency_ms: float = 0.0
+    finish_reason: str | None = None
+    reasoning: str = ""
+
+    @classmethod
+    def from_answer(
+        cls,
+        content: str,
+        *,
+        reasoning: str = "",
+        model: str,
+        request_id: str | None,
+        usage: Mapping[str, Any] | None,
+        latency_ms: float,
+        finish_reason: str | None,
+    ) -> Completion:
+        """A completion from Groq's answer, any ``<think>`` block moved out of the text."""
+        text, thought = catalog.split_reasoning(content)
+        return cls(
+            text=text,
+            model=model,
+            request_id=request_id,
+            usage=usage_figures(usage),
+            latency_ms=latency_ms,
+            finish_reason=finish_reason,
+            reasoning="\n".join(part for part in (reasoning, thought) if part),
+        )
+
+
+def usage_figures(source: Any) -> dict[str, Any]:
+    """Groq's usage as flat numbers: token counts, reasoning and cached tokens, timings.
+
+    ``reasoning_tokens`` and ``cached_tokens`` come from ``completion_tokens_details`` and
+    ``prompt_tokens_details``; they are None where Groq did not say.
+    """
+    if source is None:
+        return {}
+    data = source.model_dump() if hasattr(source, "model_dump") else dict(source)
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    figures = {k: v for k, v in data.items() if number(v)}
+    for key, details in (
+        ("reasoning_tokens", "completion_tokens_details"),
+        ("cached_tokens", "prompt_tokens_details"),
+    ):
+        inner = data.get(details)
+        value = inner.get(key) if isinstance(inner, Mapping) else None
+        figures[key] = value if number(value) else None
+    return figures
+
+
+ModelLimit = Callable[[str], "int | None"]
+"""Where :meth:`Generation.prepare` learns a model's largest completion budget."""
+
+
+def known_limit(model: str) -> int | None:
+    """A model's largest completion budget from groqgen's own table (no network)."""
+    family = catalog.family_of(model)
+    return family.max_completion_tokens if family else None
 
 
 @dataclass(frozen=True)
@@ -278,48 +360,112 @@ class Generation:
         *,
         default_model: str,
         templates: Mapping[str, Template],
+        default_effort: str | None = None,
+        model_limit: ModelLimit = known_limit,
     ) -> Generation:
-        """Validate ``inputs`` (``ValidationError`` names the field) and build the request."""
+        """Validate ``inputs`` (``ValidationError`` names the field) and build the request.
+
+        ``default_effort`` is the client's reasoning effort for this kind; ``model_limit`` gives
+        a model's largest completion budget (from Groq's ``/models`` where known).
+        """
         kind = KINDS[kind_name]
         request = validate_input(kind.request, **inputs)
         template = templates.get(kind_name, DEFAULT_TEMPLATES[kind_name])
         fields = {
-            **request.model_dump(),
+            **request.model_dump(exclude=set(OPTIONS)),
             "context_block": _context_block(request),
             **kind.fields(request),
         }
         messages = template.render(fields)
         model = request.model or default_model
-        max_tokens = template.max_completion_tokens
-        if max_tokens is None and isinstance(request, PromptRequest):
-            max_tokens = 256 + request.length * 12  # room for length * 4 words
+        explicit = request.reasoning_effort is not None
+        try:
+            reasoning, effort = catalog.reasoning_parameters(
+                model, request.reasoning_effort or default_effort, explicit=explicit
+            )
+        except ValueError as exc:
+            raise ValidationError(f"reasoning_effort: {exc}", field="reasoning_effort") from None
+        limit = model_limit(model)
+        max_tokens = request.max_completion_tokens or template.max_completion_tokens
+        if max_tokens is not None and limit is not None and max_tokens > limit:
+            raise ValidationError(
+                f"max_completion_tokens: {model} takes at most {limit} completion tokens, "
+                f"not {max_tokens}",
+                field="max_completion_tokens",
+            )
+        if max_tokens is None:
+            wanted = template.output_tokens
+            if wanted is None:
+                wanted = 256 + request.length * 12 if isinstance(request, PromptRequest) else 4096
+            max_tokens = catalog.completion_budget(wanted, effort, limit)
         parameters: dict[str, Any] = {
             "model": model,
             "messages": messages,
             "temperature": template.temperature,
+            "max_completion_tokens": max_tokens,
+            **reasoning,
         }
-        if max_tokens is not None:
-            parameters["max_completion_tokens"] = max_tokens
-        chat = DryRun(kind_name, model, messages, parameters, template.version)
+        chat = DryRun(kind_name, model, messages, parameters, template.version, effort)
         return cls(kind, request, chat)
+
+    def check(self, completion: Completion) -> None:
+        """Refuse a cut-off or empty answer (:class:`~groqgen.TruncatedGeneration`).
+
+        A cut-off answer with some text passes when the request allows truncation; an empty
+        one never does (there is nothing to record).
+        """
+        cut = completion.finish_reason == "length"
+        empty = not completion.text.strip()
+        if not cut and not empty:
+            return
+        if cut and not empty and self.request.allow_truncated:
+            return
+        reasoning = completion.usage.get("reasoning_tokens")
+        spent = f" ({reasoning} of them reasoning)" if reasoning else ""
+        used = completion.usage.get("completion_tokens")
+        budget = self.chat.parameters.get("max_completion_tokens")
+        what = "came back empty" if empty else "was cut off"
+        raise TruncatedGeneration(
+            f"Groq's answer {what} (finish_reason {completion.finish_reason!r}; "
+            f"{used if used is not None else '?'} of {budget} completion tokens used{spent}); "
+            "nothing was recorded. Ask for a lower reasoning_effort or a larger "
+            "max_completion_tokens"
+            + ("" if empty else ", or pass allow_truncated=True to record the partial answer"),
+            text=completion.text,
+            usage=completion.usage,
+            finish_reason=completion.finish_reason,
+            request_id=completion.request_id,
+        )
 
     def record(self, completion: Completion) -> ops.Record:
         """The store operation that records this generation and its activity entry."""
-        values = self.request.model_dump(exclude={"model", "project_id"})
+        values = self.request.model_dump(exclude={*OPTIONS, "project_id"})
         values[self.kind.output_column] = self.kind.clean(self.request, completion.text)
         values["model"] = self.chat.model
         if self.request.project_id is not None:
             values["project_id"] = self.request.project_id
-        row = validate_input(TABLES[self.kind.table].create, **values).model_dump()  # type: ignore[arg-type]
+        try:
+            row = validate_input(TABLES[self.kind.table].create, **values).model_dump()  # type: ignore[arg-type]
+        except ValidationError as exc:  # what Groq sent is not the caller's input error
+            raise GenerationError(
+                f"Groq's answer cannot be recorded ({exc}); nothing was recorded",
+                request_id=completion.request_id,
+            ) from None
         metadata: dict[str, Any] = {
             "model": completion.model or self.chat.model,
+            "prompt_tokens": None,
+            "completion_tokens": None,
+            "total_tokens": None,
             **completion.usage,
+            "reasoning_effort": self.chat.reasoning_effort,
             "latency_ms": round(completion.latency_ms, 1),
             "request_id": completion.request_id,
             "table": self.kind.table,
             "record_id": str(self.row_id),
             "template_version": self.chat.template_version,
         }
+        if completion.finish_reason == "length":
+            metadata["truncated"] = True
         activity = {
             "id": self.row_id,
             "activity_type": self.kind.activity_type,

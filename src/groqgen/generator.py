@@ -29,14 +29,16 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from uuid import UUID
 
+from .catalog import GroqModel, ReasoningEffort
 from .errors import (
+    ConfigurationError,
     GenerationError,
     GroqgenError,
     PermissionDenied,
     RecordingFailed,
     ValidationError,
 )
-from .generation import KINDS, Completion, DryRun, Generation, _Request
+from .generation import KINDS, Completion, DryRun, Generation, _Request, known_limit
 from .models import TABLES, CodeGeneration, CodeReview, Prompt, TestGeneration
 from .outbox import FlushResult, Outbox, PendingGeneration
 from .stores import ops
@@ -64,71 +66,111 @@ __all__ = [
 ]
 
 
-def _usage(source: Any) -> dict[str, Any]:
-    """Token counts and Groq's timings, where given, as plain numbers."""
-    if source is None:
-        return {}
-    data = source.model_dump() if hasattr(source, "model_dump") else dict(source)
-    return {
-        k: v for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-    }
-
-
 def completion_from(response: Any, headers: Mapping[str, str], started: float) -> Completion:
     """Read a parsed Groq chat completion."""
     choices = getattr(response, "choices", None) or []
     if not choices or choices[0].message is None:
         raise GenerationError("Groq answered without a completion (no choices)")
     x_groq = getattr(response, "x_groq", None)
-    return Completion(
-        text=choices[0].message.content or "",
+    message = choices[0].message
+    return Completion.from_answer(
+        message.content or "",
+        reasoning=getattr(message, "reasoning", None) or "",
         model=getattr(response, "model", "") or "",
         request_id=headers.get("x-request-id") or getattr(x_groq, "id", None),
-        usage=_usage(getattr(response, "usage", None)),
+        usage=getattr(response, "usage", None),
         latency_ms=(time.perf_counter() - started) * 1000,
+        finish_reason=getattr(choices[0], "finish_reason", None),
     )
 
 
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+
 class _StreamState:
-    """What a stream has delivered so far, and the completion once it ends."""
+    """What a stream has delivered so far, and the completion once it ends.
+
+    Only answer text is handed out: ``delta.reasoning`` is kept apart, and a ``<think>`` block
+    at the start of the content (a qwen model asked without ``reasoning_format``) is held back
+    until it closes.
+    """
 
     def __init__(self, generation: Generation) -> None:
         self.generation = generation
         self.pieces: list[str] = []
-        self.usage: dict[str, Any] = {}
+        self.reasoning: list[str] = []
+        self.usage: Any = None
         self.model = ""
         self.request_id: str | None = None
         self.started = time.perf_counter()
-        self.finished = False
+        self.finish_reason: str | None = None
+        self._held = ""  # content that may still turn out to be a <think> block
+        self._thinking: bool | None = None  # None: not known yet
 
     def feed(self, chunk: Any) -> str | None:
         x_groq = getattr(chunk, "x_groq", None)
         if x_groq is not None:
             self.request_id = self.request_id or getattr(x_groq, "id", None)
-            self.usage = _usage(getattr(x_groq, "usage", None)) or self.usage
-        self.usage = _usage(getattr(chunk, "usage", None)) or self.usage
+            self.usage = getattr(x_groq, "usage", None) or self.usage
+        self.usage = getattr(chunk, "usage", None) or self.usage
         self.model = getattr(chunk, "model", "") or self.model
+        out: list[str] = []
         for choice in getattr(chunk, "choices", None) or []:
             if getattr(choice, "finish_reason", None):
-                self.finished = True
-            delta = getattr(choice.delta, "content", None) if choice.delta else None
-            if delta:
-                self.pieces.append(delta)
-                return str(delta)
+                self.finish_reason = choice.finish_reason
+            delta = choice.delta
+            if delta is None:
+                continue
+            thought = getattr(delta, "reasoning", None)
+            if thought:
+                self.reasoning.append(str(thought))
+            content = getattr(delta, "content", None)
+            if content:
+                out.append(self._content(str(content)))
+        text = "".join(out)
+        if text:
+            self.pieces.append(text)
+            return text
         return None
 
+    def _content(self, content: str) -> str:
+        if self._thinking is False:
+            return content
+        self._held += content
+        head = self._held.lstrip()
+        if self._thinking is None:
+            if head.startswith(_THINK_OPEN):
+                self._thinking = True
+            elif _THINK_OPEN.startswith(head):
+                return ""  # too short to tell yet
+            else:
+                self._thinking = False
+                released, self._held = self._held, ""
+                return released
+        close = head.find(_THINK_CLOSE)
+        if close < 0:
+            return ""
+        self.reasoning.append(head[len(_THINK_OPEN) : close].strip())
+        released = head[close + len(_THINK_CLOSE) :].lstrip()
+        self._thinking, self._held = False, ""
+        return released
+
     def completion(self) -> Completion:
-        if not self.finished:
+        if self.finish_reason is None:
             raise GenerationError(
                 "the stream from Groq ended before the completion finished; nothing was recorded",
                 request_id=self.request_id,
             )
-        return Completion(
+        if self._thinking is None and self._held:  # a short answer that never became <think>
+            self.pieces.append(self._held)
+        return Completion.from_answer(
             "".join(self.pieces),
-            self.model,
-            self.request_id,
-            self.usage,
-            (time.perf_counter() - self.started) * 1000,
+            reasoning="".join(self.reasoning),
+            model=self.model,
+            request_id=self.request_id,
+            usage=self.usage,
+            latency_ms=(time.perf_counter() - self.started) * 1000,
+            finish_reason=self.finish_reason,
         )
 
 
@@ -157,6 +199,7 @@ class _GeneratorBase:
         *,
         templates: Mapping[str, Template] | None,
         http_client: Any,
+        policy: RetryPolicy | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -171,8 +214,9 @@ class _GeneratorBase:
         self._http = http_client
         self._owns_http = http_client is None
         self._groq: Any = None
-        self._models: list[str] | None = None
-        self.policy = RetryPolicy(settings.max_retries)
+        self._models: list[GroqModel] | None = None
+        self._profile_seen = False
+        self.policy = policy or RetryPolicy(settings.max_retries)
         self.gate = RateGate()
 
     _asynchronous = False
@@ -200,8 +244,32 @@ class _GeneratorBase:
 
     def _prepare(self, kind: str, inputs: Mapping[str, Any]) -> Generation:
         return Generation.prepare(
-            kind, inputs, default_model=self._settings.model, templates=self._templates
+            kind,
+            inputs,
+            default_model=self._settings.model,
+            templates=self._templates,
+            default_effort=self._settings.effort_for(kind),
+            model_limit=self._model_limit,
         )
+
+    def _model_limit(self, model: str) -> int | None:
+        """A model's largest completion budget, where known.
+
+        Groq's ``/models`` answer once this client has it, else groqgen's own table.
+        """
+        for served in self._models or ():
+            if served.id == model and served.max_completion_tokens:
+                return served.max_completion_tokens
+        return known_limit(model)
+
+    @staticmethod
+    def _served(page: Any) -> list[GroqModel]:
+        data = getattr(page, "data", None) or []
+        models = [
+            GroqModel.from_api(m.model_dump() if hasattr(m, "model_dump") else dict(m))
+            for m in data
+        ]
+        return sorted((m for m in models if m.id and m.active), key=lambda m: m.id)
 
     def _groq_options(self) -> dict[str, Any]:
         options: dict[str, Any] = {
@@ -213,16 +281,27 @@ class _GeneratorBase:
             options["base_url"] = self._settings.groq_base_url
         return options
 
-    def _with_models(self, error: GroqgenError, models: list[str] | None) -> GroqgenError:
-        if not isinstance(error, GenerationError) or error.code not in MODEL_ERRORS:
-            return error
-        listing = ", ".join(models) if models else "(the models list could not be fetched)"
+    @staticmethod
+    def _with_models(
+        error: GenerationError, model: str, served: list[GroqModel] | None
+    ) -> GroqgenError:
+        listing = (
+            ", ".join(m.id for m in served) if served else "(Groq's models list could not be read)"
+        )
         return GenerationError(
-            f"{error.message}. Models available now: {listing}. Pass model= or set GROQGEN_MODEL",
+            f"the model {model} is no longer served by Groq ({error.code}); nothing was "
+            f"recorded. Models Groq serves now: {listing}. Choose one with model= or "
+            "GROQGEN_MODEL",
             status_code=error.status_code,
             code=error.code,
             request_id=error.request_id,
         )
+
+    @staticmethod
+    def _model_error(error: GroqgenError) -> GenerationError | None:
+        if isinstance(error, GenerationError) and error.code in MODEL_ERRORS:
+            return error
+        return None
 
     @staticmethod
     def _project_checks(generations: Sequence[Generation]) -> list[ops.Get]:
@@ -233,6 +312,25 @@ class _GeneratorBase:
         """
         projects = {g.request.project_id for g in generations if g.request.project_id}
         return [ops.Get("projects", p, ops.Scope()) for p in sorted(projects, key=str)]
+
+    def _profile_check(self) -> ops.Get | None:
+        """The acting user's profile, looked up once per client when acting for a given user.
+
+        A ``user_id`` without a profile (a typo, or a user the sign-up trigger never saw) could
+        never be recorded: refuse it before Groq is paid.
+        """
+        user_id = self._settings.user_id
+        if user_id is None or self._profile_seen:
+            return None
+        return ops.Get("profiles", user_id, ops.Scope())
+
+    def _no_profile(self) -> ConfigurationError:
+        return ConfigurationError(
+            f"user {self._settings.user_id} has no profile in this database, so nothing can be "
+            "recorded for them; check user_id (--user-id) or sign the user up first. Nothing "
+            "was sent to Groq",
+            setting="user_id",
+        )
 
     @staticmethod
     def _no_such_project(check: ops.Get) -> PermissionDenied:
@@ -283,6 +381,9 @@ class Generator(_GeneratorBase):
         additional_context: str | None = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[False] = ...,
     ) -> Prompt: ...
     @overload
@@ -296,6 +397,9 @@ class Generator(_GeneratorBase):
         additional_context: str | None = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[True],
     ) -> DryRun: ...
     def prompt(
@@ -308,6 +412,9 @@ class Generator(_GeneratorBase):
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> Prompt | DryRun:
         """Generate a prompt about ``topic`` and record it (``dry_run``: only show the request)."""
@@ -319,6 +426,9 @@ class Generator(_GeneratorBase):
             "additional_context": additional_context,
             "model": model,
             "project_id": project_id,
+            "reasoning_effort": reasoning_effort,
+            "max_completion_tokens": max_completion_tokens,
+            "allow_truncated": allow_truncated,
         }
         return self._generate("prompt", inputs, dry_run)  # type: ignore[no-any-return]
 
@@ -328,10 +438,13 @@ class Generator(_GeneratorBase):
         description: str,
         *,
         language: str,
-        framework: str,
+        framework: str = ...,
         additional_context: str | None = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[False] = ...,
     ) -> CodeGeneration: ...
     @overload
@@ -340,10 +453,13 @@ class Generator(_GeneratorBase):
         description: str,
         *,
         language: str,
-        framework: str,
+        framework: str = ...,
         additional_context: str | None = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[True],
     ) -> DryRun: ...
     def code(
@@ -351,10 +467,13 @@ class Generator(_GeneratorBase):
         description: str,
         *,
         language: str,
-        framework: str,
+        framework: str = "none",
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> CodeGeneration | DryRun:
         """Generate code that does what ``description`` says, and record it."""
@@ -365,6 +484,9 @@ class Generator(_GeneratorBase):
             "additional_context": additional_context,
             "model": model,
             "project_id": project_id,
+            "reasoning_effort": reasoning_effort,
+            "max_completion_tokens": max_completion_tokens,
+            "allow_truncated": allow_truncated,
         }
         return self._generate("code", inputs, dry_run)  # type: ignore[no-any-return]
 
@@ -377,6 +499,9 @@ class Generator(_GeneratorBase):
         review_type: str = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[False] = ...,
     ) -> CodeReview: ...
     @overload
@@ -388,6 +513,9 @@ class Generator(_GeneratorBase):
         review_type: str = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[True],
     ) -> DryRun: ...
     def review(
@@ -398,6 +526,9 @@ class Generator(_GeneratorBase):
         review_type: str = "general",
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> CodeReview | DryRun:
         """Review ``code`` and record the review.
@@ -410,6 +541,9 @@ class Generator(_GeneratorBase):
             "review_type": review_type,
             "model": model,
             "project_id": project_id,
+            "reasoning_effort": reasoning_effort,
+            "max_completion_tokens": max_completion_tokens,
+            "allow_truncated": allow_truncated,
         }
         return self._generate("review", inputs, dry_run)  # type: ignore[no-any-return]
 
@@ -419,12 +553,15 @@ class Generator(_GeneratorBase):
         code: str,
         *,
         language: str,
-        framework: str,
+        framework: str = ...,
         test_types: Sequence[str] = ...,
         coverage: str = ...,
         additional_context: str | None = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[False] = ...,
     ) -> TestGeneration: ...
     @overload
@@ -433,12 +570,15 @@ class Generator(_GeneratorBase):
         code: str,
         *,
         language: str,
-        framework: str,
+        framework: str = ...,
         test_types: Sequence[str] = ...,
         coverage: str = ...,
         additional_context: str | None = ...,
         model: str | None = ...,
         project_id: UUID | str | None = ...,
+        reasoning_effort: ReasoningEffort | None = ...,
+        max_completion_tokens: int | None = ...,
+        allow_truncated: bool = ...,
         dry_run: Literal[True],
     ) -> DryRun: ...
     def tests(
@@ -446,12 +586,15 @@ class Generator(_GeneratorBase):
         code: str,
         *,
         language: str,
-        framework: str,
+        framework: str = "none",
         test_types: Sequence[str] = ("unit",),
         coverage: str = "moderate",
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> TestGeneration | DryRun:
         """Generate a test suite for ``code`` in ``framework`` and record it."""
@@ -464,6 +607,9 @@ class Generator(_GeneratorBase):
             "additional_context": additional_context,
             "model": model,
             "project_id": project_id,
+            "reasoning_effort": reasoning_effort,
+            "max_completion_tokens": max_completion_tokens,
+            "allow_truncated": allow_truncated,
         }
         return self._generate("tests", inputs, dry_run)  # type: ignore[no-any-return]
 
@@ -477,6 +623,11 @@ class Generator(_GeneratorBase):
         return self._record(generation, self._complete(generation))
 
     def _check_projects(self, generations: Sequence[Generation]) -> None:
+        profile = self._profile_check()
+        if profile is not None:
+            if self._store.execute(profile) is None:
+                raise self._no_profile()
+            self._profile_seen = True
         for check in self._project_checks(generations):
             if self._store.execute(check) is None:
                 raise self._no_such_project(check)
@@ -493,25 +644,34 @@ class Generator(_GeneratorBase):
                     )
                     return completion_from(raw.parse(), raw.headers, started)
         except Exception as exc:
-            raise self._failure(exc) from exc
+            raise self._failure(exc, generation) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _failure(self, exc: BaseException) -> GroqgenError:
+    def _failure(self, exc: BaseException, generation: Generation) -> GroqgenError:
         error = translate_groq_error(exc)
-        if isinstance(error, GenerationError) and error.code in MODEL_ERRORS:
-            return self._with_models(error, self.available_models())
-        return error
+        model_error = self._model_error(error)
+        if model_error is None:
+            return error
+        try:
+            served: list[GroqModel] | None = self.models()
+        except GroqgenError:
+            served = None
+        return self._with_models(model_error, generation.chat.model, served)
 
-    def available_models(self) -> list[str] | None:
-        """The ids of the models Groq serves now (fetched once per client; None if unknown)."""
+    def models(self) -> list[GroqModel]:
+        """The models Groq serves now, by id (asked once per client, then remembered)."""
         if self._models is None:
             try:
-                self._models = sorted(m.id for m in self._client().models.list().data)
-            except Exception:
-                return None
+                for attempt in self._retrying(gate=True):
+                    with attempt:
+                        page = self._client().models.list()
+            except Exception as exc:
+                raise translate_groq_error(exc) from exc
+            self._models = self._served(page)
         return self._models
 
     def _record(self, generation: Generation, completion: Completion) -> Any:
+        generation.check(completion)
         return self._store_record(generation.record(completion), generation.kind.table)
 
     def _store_record(self, record: ops.Record, table: str) -> Any:
@@ -548,6 +708,9 @@ class _StreamFactoryBase(Generic[StreamT]):
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
     ) -> StreamT:
         """Stream a prompt about ``topic``; the stored row is ``stream.result`` at the end."""
         return self._open(
@@ -560,6 +723,9 @@ class _StreamFactoryBase(Generic[StreamT]):
                 "additional_context": additional_context,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
         )
 
@@ -568,10 +734,13 @@ class _StreamFactoryBase(Generic[StreamT]):
         description: str,
         *,
         language: str,
-        framework: str,
+        framework: str = "none",
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
     ) -> StreamT:
         """Stream code for ``description``; the stored row is ``stream.result`` at the end."""
         return self._open(
@@ -583,6 +752,9 @@ class _StreamFactoryBase(Generic[StreamT]):
                 "additional_context": additional_context,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
         )
 
@@ -594,6 +766,9 @@ class _StreamFactoryBase(Generic[StreamT]):
         review_type: str = "general",
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
     ) -> StreamT:
         """Stream a review of ``code``; the stored row is ``stream.result`` at the end."""
         return self._open(
@@ -604,6 +779,9 @@ class _StreamFactoryBase(Generic[StreamT]):
                 "review_type": review_type,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
         )
 
@@ -612,12 +790,15 @@ class _StreamFactoryBase(Generic[StreamT]):
         code: str,
         *,
         language: str,
-        framework: str,
+        framework: str = "none",
         test_types: Sequence[str] = ("unit",),
         coverage: str = "moderate",
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
     ) -> StreamT:
         """Stream a test suite for ``code``; the stored row is ``stream.result`` at the end."""
         return self._open(
@@ -631,6 +812,9 @@ class _StreamFactoryBase(Generic[StreamT]):
                 "additional_context": additional_context,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
         )
 
@@ -656,8 +840,17 @@ class _StreamBase:
 
     @property
     def text(self) -> str:
-        """Everything received so far."""
+        """The answer text received so far (never the model's reasoning)."""
         return "".join(self._state.pieces)
+
+    @property
+    def reasoning(self) -> str:
+        """What the model showed of its reasoning so far; never stored.
+
+        groqgen asks Groq to leave the reasoning out, so this is usually empty; it holds a
+        ``<think>`` block a model sent anyway.
+        """
+        return "\n".join(part for part in self._state.reasoning if part)
 
     @property
     def result(self) -> Any:
@@ -689,7 +882,7 @@ class Stream(_StreamBase):
                     self._state.request_id = raw.headers.get("x-request-id")
                     self._response = raw.parse()
         except Exception as exc:
-            raise generator._failure(exc) from exc
+            raise generator._failure(exc, self._state.generation) from exc
         return self
 
     def __iter__(self) -> Iterator[str]:
@@ -703,7 +896,7 @@ class Stream(_StreamBase):
         except GroqgenError:
             raise
         except Exception as exc:
-            raise self._generator._failure(exc) from exc
+            raise self._generator._failure(exc, self._state.generation) from exc
         generation = self._state.generation
         self._result = self._generator._record(generation, self._state.completion())
 
@@ -783,6 +976,9 @@ class AsyncGenerator(_GeneratorBase):
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> Any:
         """Generate a prompt about ``topic`` and record it (``dry_run``: only show the request)."""
@@ -796,6 +992,9 @@ class AsyncGenerator(_GeneratorBase):
                 "additional_context": additional_context,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
             dry_run,
         )
@@ -805,10 +1004,13 @@ class AsyncGenerator(_GeneratorBase):
         description: str,
         *,
         language: str,
-        framework: str,
+        framework: str = "none",
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> Any:
         """Generate code that does what ``description`` says, and record it."""
@@ -821,6 +1023,9 @@ class AsyncGenerator(_GeneratorBase):
                 "additional_context": additional_context,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
             dry_run,
         )
@@ -833,6 +1038,9 @@ class AsyncGenerator(_GeneratorBase):
         review_type: str = "general",
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> Any:
         """Review ``code`` and record the review."""
@@ -844,6 +1052,9 @@ class AsyncGenerator(_GeneratorBase):
                 "review_type": review_type,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
             dry_run,
         )
@@ -853,12 +1064,15 @@ class AsyncGenerator(_GeneratorBase):
         code: str,
         *,
         language: str,
-        framework: str,
+        framework: str = "none",
         test_types: Sequence[str] = ("unit",),
         coverage: str = "moderate",
         additional_context: str | None = None,
         model: str | None = None,
         project_id: UUID | str | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        max_completion_tokens: int | None = None,
+        allow_truncated: bool = False,
         dry_run: bool = False,
     ) -> Any:
         """Generate a test suite for ``code`` in ``framework`` and record it."""
@@ -873,6 +1087,9 @@ class AsyncGenerator(_GeneratorBase):
                 "additional_context": additional_context,
                 "model": model,
                 "project_id": project_id,
+                "reasoning_effort": reasoning_effort,
+                "max_completion_tokens": max_completion_tokens,
+                "allow_truncated": allow_truncated,
             },
             dry_run,
         )
@@ -926,6 +1143,11 @@ class AsyncGenerator(_GeneratorBase):
         return await self._record(generation, await self._complete(generation))
 
     async def _check_projects(self, generations: Sequence[Generation]) -> None:
+        profile = self._profile_check()
+        if profile is not None:
+            if await self._store.execute(profile) is None:
+                raise self._no_profile()
+            self._profile_seen = True
         for check in self._project_checks(generations):
             if await self._store.execute(check) is None:
                 raise self._no_such_project(check)
@@ -942,26 +1164,34 @@ class AsyncGenerator(_GeneratorBase):
                     )
                     return completion_from(await raw.parse(), raw.headers, started)
         except Exception as exc:
-            raise await self._failure(exc) from exc
+            raise await self._failure(exc, generation) from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _failure(self, exc: BaseException) -> GroqgenError:
+    async def _failure(self, exc: BaseException, generation: Generation) -> GroqgenError:
         error = translate_groq_error(exc)
-        if isinstance(error, GenerationError) and error.code in MODEL_ERRORS:
-            return self._with_models(error, await self.available_models())
-        return error
+        model_error = self._model_error(error)
+        if model_error is None:
+            return error
+        try:
+            served: list[GroqModel] | None = await self.models()
+        except GroqgenError:
+            served = None
+        return self._with_models(model_error, generation.chat.model, served)
 
-    async def available_models(self) -> list[str] | None:
-        """The ids of the models Groq serves now (fetched once per client; None if unknown)."""
+    async def models(self) -> list[GroqModel]:
+        """The models Groq serves now, by id (asked once per client, then remembered)."""
         if self._models is None:
             try:
-                page = await self._client().models.list()
-                self._models = sorted(m.id for m in page.data)
-            except Exception:
-                return None
+                async for attempt in self._retrying(gate=True):
+                    with attempt:
+                        page = await self._client().models.list()
+            except Exception as exc:
+                raise translate_groq_error(exc) from exc
+            self._models = self._served(page)
         return self._models
 
     async def _record(self, generation: Generation, completion: Completion) -> Any:
+        generation.check(completion)
         return await self._store_record(generation.record(completion), generation.kind.table)
 
     async def _store_record(self, record: ops.Record, table: str) -> Any:
@@ -1008,7 +1238,7 @@ class AsyncStream(_StreamBase):
                     self._state.request_id = raw.headers.get("x-request-id")
                     self._response = await raw.parse()
         except Exception as exc:
-            raise await generator._failure(exc) from exc
+            raise await generator._failure(exc, self._state.generation) from exc
         return self
 
     async def __aiter__(self) -> AsyncIterator[str]:
@@ -1022,7 +1252,7 @@ class AsyncStream(_StreamBase):
         except GroqgenError:
             raise
         except Exception as exc:
-            raise await self._generator._failure(exc) from exc
+            raise await self._generator._failure(exc, self._state.generation) from exc
         generation = self._state.generation
         self._result = await self._generator._record(generation, self._state.completion())
 

@@ -358,7 +358,7 @@ class CodeFields(Input):
 
     description: Text
     language: Label
-    framework: Label
+    framework: Label = "none"
     additional_context: Context | None = None
     project_id: UUID | None = None
 
@@ -379,7 +379,7 @@ class TestsFields(Input):
 
     code: Document
     language: Label
-    framework: Label
+    framework: Label = "none"
     test_types: Annotated[list[TestType], Field(min_length=1, max_length=LIMITS["test_types"])] = (
         Field(default_factory=lambda: ["unit"])  # type: ignore[arg-type]
     )

@@ -32,8 +32,10 @@ __all__ = ["DEFAULT_TEMPLATES", "Template"]
 class Template:
     """A system and a user message with ``{field}`` placeholders, and a version label.
 
-    ``temperature`` and ``max_completion_tokens`` are sent with the request; a
-    ``max_completion_tokens`` of None lets the generator derive it (prompts: from ``length``).
+    ``temperature`` is sent with the request. ``output_tokens`` is about how many tokens the
+    answer itself needs (None: derived — prompts from ``length``); the generator adds room for
+    the model's reasoning to get ``max_completion_tokens``. A ``max_completion_tokens`` set here
+    is sent as given instead (a per-call ``max_completion_tokens=`` overrides both).
     """
 
     version: str
@@ -41,6 +43,7 @@ class Template:
     user: str
     temperature: float = 0.3
     max_completion_tokens: int | None = None
+    output_tokens: int | None = None
 
     def render(self, fields: Mapping[str, Any]) -> list[dict[str, str]]:
         """The chat messages for these fields; ``ConfigurationError`` for an unknown field."""
@@ -83,7 +86,7 @@ Topic: {topic}
 CODE = Template(
     version="code-2026.11-1",
     temperature=0.2,
-    max_completion_tokens=4096,
+    output_tokens=4096,
     system="""
 You are a senior {language} engineer. Write production-quality {language} code using
 {framework}, following the idiomatic conventions of {language} and {framework}: naming,
@@ -105,7 +108,7 @@ Write code that does the following:
 REVIEW = Template(
     version="review-2026.11-1",
     temperature=0.2,
-    max_completion_tokens=4096,
+    output_tokens=4096,
     system="""
 You are a meticulous senior {language} reviewer. This is a {review_type} review: {review_focus}
 
@@ -138,7 +141,7 @@ Review this {language} code:
 TESTS = Template(
     version="tests-2026.11-1",
     temperature=0.2,
-    max_completion_tokens=4096,
+    output_tokens=4096,
     system="""
 You are an expert in testing {language} code with {framework}. Write a test suite that uses
 {framework} idiomatically (fixtures, parametrisation and assertions as its users expect).

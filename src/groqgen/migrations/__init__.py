@@ -166,11 +166,11 @@ def apply(database_url: str) -> list[str]:
     Example:
         >>> applied = migrations.apply("postgresql://postgres@127.0.0.1/app")  # doctest: +SKIP
     """
-    import psycopg
-
     shipped = available()
     done: list[str] = []
     with _connect(database_url) as conn:
+        import psycopg  # present: _connect said so in one sentence otherwise
+
         conn.execute("select pg_advisory_lock(%s)", [_LOCK_KEY])
         try:
             recorded = _history(conn)
