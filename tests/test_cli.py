@@ -25,6 +25,7 @@ import pytest
 from groqgen import Client
 from groqgen._config import DEFAULT_MODEL
 from groqgen.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, infer_language, main
+from groqgen.models import LIMITS
 from tests.groq_peer import DEFAULT_REPLY, MODELS, REASONING_TOKENS, slow, status
 
 CODE = "def add(a, b):\n    return a + b\n"
@@ -1044,3 +1045,86 @@ def test_module_entry_point_is_declared() -> None:
     text = (root / "pyproject.toml").read_text()
     assert 'groqgen = "groqgen.cli:main"' in text
     assert os.path.exists(root / "src" / "groqgen" / "__main__.py")
+
+
+# -- output that cannot attack its reader; bounded input (issue 10) ------------------------------
+
+ESCAPE = "\x1b]0;pwned\x07\x1b[2J"  # retitle the window, clear the screen
+
+
+@pytest.fixture
+def hostile(client: Any) -> Any:
+    client.prompts.create(topic=f"release {ESCAPE}notes", model="m", generated_prompt="=1+2")
+    client.projects.create(f"Launch{ESCAPE}")
+    return client
+
+
+@pytest.mark.parametrize("argv", [("history",), ("projects", "list")])
+def test_escape_sequences_in_stored_text_are_shown_escaped_on_a_terminal(
+    cli: Any, hostile: Any, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    on_a_terminal(monkeypatch, "stdout", "stderr")
+    run = cli(*argv)
+    assert run.code == EXIT_OK, run.err
+    assert "\x1b" not in run.out and "\x07" not in run.out
+    assert "\\x1b" in run.out
+
+
+def test_stored_text_goes_through_unchanged_into_a_pipe(cli: Any, hostile: Any) -> None:
+    run = cli("projects", "list")
+    assert run.code == EXIT_OK, run.err
+    assert f"Launch{ESCAPE}" in run.out
+
+
+def test_csv_export_defuses_cells_a_spreadsheet_would_run(cli: Any, hostile: Any) -> None:
+    run = cli("export", "--format", "csv", "--table", "prompts")
+    assert run.code == EXIT_OK, run.err
+    (row,) = list(csv.DictReader(io.StringIO(run.out)))
+    assert row["generated_prompt"] == "'=1+2"
+    raw = cli("export", "--format", "csv", "--table", "prompts", "--raw-csv")
+    (row,) = list(csv.DictReader(io.StringIO(raw.out)))
+    assert row["generated_prompt"] == "=1+2"
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_start_is_defused(start: str) -> None:
+    from groqgen.cli import _csv_value
+
+    assert _csv_value(start + "cmd|' /C calc'!A0") == "'" + start + "cmd|' /C calc'!A0"
+    assert _csv_value("plain") == "plain"
+    assert _csv_value(-3) == -3  # numbers are not text a spreadsheet would evaluate
+
+
+def test_a_binary_file_is_refused_before_groq(cli: Any, groq_peer: Any, tmp_path: Path) -> None:
+    blob = tmp_path / "image.py"
+    blob.write_bytes(b"\x00" * 64)
+    run = cli("review", str(blob))
+    assert run.code == EXIT_USAGE
+    assert "binary" in run.err
+    assert groq_peer.requests == []
+
+
+def test_an_endless_input_is_read_only_up_to_the_limit(
+    cli: Any, groq_peer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Endless(io.RawIOBase):
+        served = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            buffer[:] = b"a" * len(buffer)
+            Endless.served += len(buffer)
+            return len(buffer)
+
+    class Stdin(io.TextIOWrapper):
+        def isatty(self) -> bool:
+            return False
+
+    monkeypatch.setattr("sys.stdin", Stdin(io.BufferedReader(Endless())))
+    run = cli("review", "-", "--language", "python")
+    assert run.code == EXIT_USAGE
+    assert "longer than" in run.err
+    assert Endless.served <= LIMITS["document"] * 4 + 1 + io.DEFAULT_BUFFER_SIZE
+    assert groq_peer.requests == []

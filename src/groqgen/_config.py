@@ -39,19 +39,30 @@ def default_home() -> Path:
     return base / "groqgen"
 
 
+_SECRET_PAIR = re.compile(
+    r"(?<![\w])((?:ssl)?password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;]+)", re.IGNORECASE
+)
+
+
 def redact_url(url: str) -> str:
-    """The URL (or ``key=value`` connection string) with any password replaced by ``***``."""
+    """The URL (or ``key=value`` connection string) with every password replaced by ``***``.
+
+    Covers the userinfo password (``postgresql://user:secret@host``) and the ``password`` and
+    ``sslpassword`` parameters, in a URL's query string or a ``key=value`` string.
+    """
     if "://" not in url:
-        return re.sub(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", r"\1***", url)
+        return _SECRET_PAIR.sub(r"\1***", url)
     try:
         parts = urlsplit(url)
+        password = parts.password
     except ValueError:
         return "<unparseable URL>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+    if password is not None:
+        netloc = parts.netloc.rsplit("@", 1)[-1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:***@{netloc}")
+    if parts.query:
+        parts = parts._replace(query=_SECRET_PAIR.sub(r"\1***", parts.query))
+    return urlunsplit(parts)
 
 
 def _pick(explicit: Any, env: str) -> Any:
@@ -124,6 +135,16 @@ def resolve(
     reasoning_effort: str | Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve settings: explicit arguments over environment variables over defaults."""
+    _check_types(
+        home=(home, (str, os.PathLike)),
+        database_url=(database_url, (str,)),
+        user_id=(user_id, (str, uuid.UUID)),
+        service=(service, (bool,)),
+        supabase_url=(supabase_url, (str,)),
+        supabase_key=(supabase_key, (str,)),
+        groq_base_url=(groq_base_url, (str,)),
+        model=(model, (str,)),
+    )
     uid: uuid.UUID | None = None
     if user_id is not None:
         try:
@@ -171,13 +192,28 @@ def resolve(
     )
 
 
+def _check_types(**settings: tuple[Any, tuple[type, ...]]) -> None:
+    """``ConfigurationError`` naming the first setting given a value of the wrong type."""
+    for name, (value, types) in settings.items():
+        if value is not None and not isinstance(value, types):
+            expected = " or ".join(t.__name__ for t in types)
+            raise ConfigurationError(
+                f"{name}= must be {expected}, not {type(value).__name__}", setting=name
+            )
+
+
 def _number(explicit: Any, env: str | None, setting: str, default: float) -> float:
     value = explicit if explicit is not None or env is None else _pick(None, env)
     if value is None:
         return default
     where = f"{setting}=" if explicit is not None else env
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise ConfigurationError(f"{where} must be a number of seconds", setting=setting)
+    # A variable is text; an argument must already be a number ("5" as an argument is a bug).
+    fits = isinstance(value, (int, float)) if explicit is not None else isinstance(value, str)
+    if isinstance(value, bool) or not fits:
+        raise ConfigurationError(
+            f"{where} must be a number of seconds, not {type(value).__name__} {str(value)[:40]!r}",
+            setting=setting,
+        )
     try:
         return float(value)
     except ValueError:
@@ -191,7 +227,7 @@ def _whole(explicit: Any, env: str | None, setting: str, default: int) -> int:
     if value is None:
         return default
     where = f"{setting}=" if explicit is not None else env
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
+    if explicit is None and isinstance(value, str) and re.fullmatch(r"\s*-?\d+\s*", value):
         return int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigurationError(

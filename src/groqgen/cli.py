@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import dataclasses
 import json
 import math
@@ -466,6 +467,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="one table (required for csv); jsonl without it exports every table",
     )
     export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    export.add_argument(
+        "--raw-csv",
+        action="store_true",
+        help="write CSV cells as stored: no ' before cells a spreadsheet would run as formulas",
+    )
 
     db = _group(commands, "db", help="PostgreSQL migrations")
     _leaf(db, "migrate", _db_migrate, help="apply pending migrations to --database-url")
@@ -524,8 +530,24 @@ def _short(text: str | None, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    r"""``text`` with control characters shown as escapes (``\x1b``), for a terminal.
+
+    Stored text is other people's input (the web app writes the same tables): an escape
+    sequence in a topic must not move the cursor, retitle the window or hide lines.
+    """
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 class _Output:
-    """Where and how a command prints: JSON or human text, plain or highlighted."""
+    """Where and how a command prints: JSON or human text, plain or highlighted.
+
+    On a terminal, control characters in what is printed are shown escaped; into a pipe or
+    file, text is written exactly as stored.
+    """
 
     def __init__(self, *, json_mode: bool = False, color: str = "auto") -> None:
         self.json_mode = json_mode
@@ -535,6 +557,8 @@ class _Output:
     # made after this object was built is honoured.
 
     def write(self, text: str) -> None:
+        if _isatty(sys.stdout):
+            text = _visible(text)
         sys.stdout.write(text)
         sys.stdout.flush()
 
@@ -544,7 +568,7 @@ class _Output:
     def note(self, text: str) -> None:
         """A status line for a person (stderr; silent under --json)."""
         if not self.json_mode:
-            print(text, file=sys.stderr)
+            print(_visible(text) if _isatty(sys.stderr) else text, file=sys.stderr)
 
     def json(self, data: Any, *, indent: int | None = 2) -> None:
         self.line(json.dumps(data, default=_json_default, ensure_ascii=False, indent=indent))
@@ -569,7 +593,12 @@ class _Output:
         from rich.syntax import Syntax  # type: ignore[import-not-found, unused-ignore]
 
         console.print(
-            Syntax(code.rstrip("\n"), language, theme="ansi_dark", background_color="default")
+            Syntax(
+                _visible(code.rstrip("\n")),
+                language,
+                theme="ansi_dark",
+                background_color="default",
+            )
         )
 
     def markdown(self, text: str) -> None:
@@ -579,7 +608,7 @@ class _Output:
             return
         from rich.markdown import Markdown  # type: ignore[import-not-found, unused-ignore]
 
-        console.print(Markdown(text))
+        console.print(Markdown(_visible(text)))
 
     def show(self, shown_as: str, text: str, language: str) -> None:
         if shown_as == "code":
@@ -634,15 +663,39 @@ def infer_language(path: str | os.PathLike[str] | None, code: str = "") -> str |
     return None
 
 
+def _bounded_text(stream: IO[bytes], name: str) -> str:
+    """At most the size limit plus one byte of ``stream``, as text; binary input is refused."""
+    from .models import LIMITS
+
+    limit = LIMITS["document"]
+    data = stream.read(limit * 4 + 1)  # a character is at most 4 bytes in UTF-8
+    if b"\x00" in data:
+        raise ValidationError(f"{name} is a binary file, not source code", field="code")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{name} is not UTF-8 text", field="code") from None
+    if len(data) > limit * 4 or len(text) > limit:
+        raise ValidationError(
+            f"{name} is longer than {limit:,} characters, the most groqgen records",
+            field="code",
+        )
+    return text
+
+
 def _read_code(source: str) -> tuple[str, str | None]:
     """The code named by ``source`` (a path, or ``-`` for stdin) and its path, if any."""
     if source == "-":
         if _isatty(sys.stdin):
             print("reading code from stdin; end it with Ctrl-D", file=sys.stderr)
-        return sys.stdin.read(), None
+        binary = getattr(sys.stdin, "buffer", None)
+        if binary is None:  # a text-only stand-in for stdin
+            return _bounded_text(io.BytesIO(sys.stdin.read().encode()), "stdin"), None
+        return _bounded_text(binary, "stdin"), None
     path = Path(source)
     try:
-        return path.read_text(encoding="utf-8"), source
+        with path.open("rb") as stream:
+            return _bounded_text(stream, source), source
     except FileNotFoundError:
         raise ValidationError(f"{source}: no such file", field="code") from None
     except IsADirectoryError:
@@ -1058,14 +1111,33 @@ class _Progress:
             sys.stderr.write("\n")
 
 
-def _csv_value(value: Any) -> Any:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_value(value: Any, *, raw: bool = False) -> Any:
+    """One CSV cell, with formula-like text defused unless ``raw``.
+
+    Text a spreadsheet would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab
+    or a carriage return) is prefixed with ``'``, OWASP's advice against CSV injection: stored
+    text is other people's input.
+    """
     if isinstance(value, (list, dict)):
-        return json.dumps(value, ensure_ascii=False)
-    return "" if value is None else value
+        value = json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return ""
+    if not raw and isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def _export_rows(
-    client: Client, tables: Sequence[str], form: str, sink: IO[str], out: _Output
+    client: Client,
+    tables: Sequence[str],
+    form: str,
+    sink: IO[str],
+    out: _Output,
+    *,
+    raw: bool = False,
 ) -> int:
     from .models import TABLES
 
@@ -1081,7 +1153,7 @@ def _export_rows(
         for row in repository.iter():
             data = row.model_dump(mode="json")
             if form == "csv":
-                writer.writerow([_csv_value(data.get(c)) for c in TABLES[name].columns])
+                writer.writerow([_csv_value(data.get(c), raw=raw) for c in TABLES[name].columns])
             else:
                 line = data if len(tables) == 1 else {"table": name, "row": data}
                 sink.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -1097,7 +1169,7 @@ def _export(args: argparse.Namespace, out: _Output) -> int:
     tables = [args.table] if args.table else list(TABLE_NAMES)
     with _client(args) as client:
         if args.output is None:
-            written = _export_rows(client, tables, args.format, sys.stdout, out)
+            written = _export_rows(client, tables, args.format, sys.stdout, out, raw=args.raw_csv)
             sys.stdout.flush()
         else:
             # Written beside the target and renamed at the end: a failed export leaves no
@@ -1106,7 +1178,7 @@ def _export(args: argparse.Namespace, out: _Output) -> int:
             partial = target.with_name(target.name + ".part")
             try:
                 with open(partial, "w", encoding="utf-8", newline="") as sink:
-                    written = _export_rows(client, tables, args.format, sink, out)
+                    written = _export_rows(client, tables, args.format, sink, out, raw=args.raw_csv)
             except BaseException:
                 partial.unlink(missing_ok=True)
                 raise
@@ -1383,7 +1455,8 @@ def _one_line(text: str) -> str:
 
 
 def _error(text: str) -> None:
-    print(f"groqgen: error: {_one_line(text)}", file=sys.stderr)
+    line = _one_line(text)
+    print(f"groqgen: error: {_visible(line) if _isatty(sys.stderr) else line}", file=sys.stderr)
 
 
 def _quiet_stdout() -> None:

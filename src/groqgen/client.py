@@ -203,7 +203,7 @@ class _ClientBase:
         from .stores import sqlite
 
         sqlite_class = sqlite.AsyncSQLiteStore if self._asynchronous else sqlite.SQLiteStore
-        return sqlite_class(settings.sqlite_path)
+        return sqlite_class(settings.sqlite_path, timeout=settings.timeout)
 
     @property
     def model(self) -> str:

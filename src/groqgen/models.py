@@ -103,27 +103,85 @@ def _not_blank(value: str) -> str:
     return value
 
 
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it here, before anything is paid for.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\x00)")
+    return value
+
+
 def _text(limit: str) -> Any:
-    return Field(min_length=1, max_length=LIMITS[limit])
+    # strict: bytes or numbers are not silently turned into text
+    return Field(strict=True, min_length=1, max_length=LIMITS[limit])
 
 
-Label = Annotated[str, _text("label"), AfterValidator(_not_blank)]
-NameText = Annotated[str, _text("name"), AfterValidator(_not_blank)]
-Text = Annotated[str, _text("text"), AfterValidator(_not_blank)]
-Context = Annotated[str, Field(max_length=LIMITS["context"])]
-Document = Annotated[str, _text("document"), AfterValidator(_not_blank)]
+def _optional_text(limit: str) -> Any:
+    return Field(strict=True, max_length=LIMITS[limit])
+
+
+Label = Annotated[str, _text("label"), AfterValidator(_not_blank), AfterValidator(_no_nul)]
+NameText = Annotated[str, _text("name"), AfterValidator(_not_blank), AfterValidator(_no_nul)]
+Text = Annotated[str, _text("text"), AfterValidator(_not_blank), AfterValidator(_no_nul)]
+Context = Annotated[str, _optional_text("context"), AfterValidator(_no_nul)]
+Document = Annotated[str, _text("document"), AfterValidator(_not_blank), AfterValidator(_no_nul)]
 Length = Annotated[int, Field(strict=True, ge=LIMITS["length_min"], le=LIMITS["length_max"])]
-Url = Annotated[str, Field(max_length=LIMITS["url"])]
-OptionalText = Annotated[str, Field(max_length=LIMITS["text"])]
+Url = Annotated[str, _optional_text("url"), AfterValidator(_no_nul)]
+OptionalText = Annotated[str, _optional_text("text"), AfterValidator(_no_nul)]
+
+
+METADATA_DEPTH = 32
+"""How deeply activity metadata may nest."""
+
+
+def _json_value(value: Any, path: str, depth: int) -> Any:
+    """``value`` as plain JSON, or ``ValueError`` naming the key that cannot be stored.
+
+    Deliberate conversions: datetimes and dates to ISO 8601 text, UUIDs to text, tuples to
+    lists. Everything else that JSON (and PostgreSQL's jsonb) cannot hold is refused: bytes,
+    sets, Decimals, NaN and infinities, NUL characters, non-text keys.
+    """
+    import math
+    from datetime import date
+
+    if depth > METADATA_DEPTH:
+        raise ValueError(f"nests deeper than {METADATA_DEPTH} levels at {path}")
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{path} is {value}, which JSON cannot hold")
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError(f"{path} contains a NUL character")
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        converted = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or "\x00" in key:
+                raise ValueError(f"{path} has a key that is not text: {key!r:.40}")
+            converted[key] = _json_value(item, f"{path}.{key}", depth + 1)
+        return converted
+    if isinstance(value, (list, tuple)):
+        return [_json_value(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+    raise ValueError(
+        f"{path} is a {type(value).__name__}, which JSON cannot hold; convert it first "
+        "(for example str() or float())"
+    )
 
 
 def _metadata_fits(value: dict[str, Any]) -> dict[str, Any]:
     import json
 
-    size = len(json.dumps(value, default=str).encode())
+    converted: dict[str, Any] = _json_value(value, "metadata", 1)
+    size = len(json.dumps(converted).encode())
     if size > LIMITS["metadata_bytes"]:
         raise ValueError(f"is {size} bytes as JSON; the limit is {LIMITS['metadata_bytes']}")
-    return value
+    return converted
 
 
 def _metadata_as_dict(value: Any) -> Any:
@@ -334,7 +392,7 @@ class ProjectUpdate(Input):
 class ProfileUpdate(Input):
     """Changes to the acting user's profile; only the fields that were given are changed."""
 
-    full_name: Annotated[str, Field(max_length=LIMITS["name"])] | None = None
+    full_name: Annotated[str, _optional_text("name"), AfterValidator(_no_nul)] | None = None
     avatar_url: Url | None = None
 
 

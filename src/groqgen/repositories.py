@@ -21,7 +21,7 @@ import binascii
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Generic, Protocol, TypeVar
 
 from .errors import GroqgenError, NotFound, ValidationError
@@ -164,10 +164,11 @@ def decode_cursor(token: str) -> ops.Cursor:
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None:
             raise ValueError("naive timestamp")
+        moment.astimezone(timezone.utc)  # a date at the edge of the calendar overflows here
         return ops.Cursor(moment, uuid.UUID(row_id))
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise ValidationError(
-            "cursor is malformed: pass the next_cursor of a previous page unchanged",
+            "invalid cursor: pass the next_cursor of a previous page unchanged",
             field="cursor",
         ) from None
 

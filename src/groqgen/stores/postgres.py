@@ -36,7 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncPostgresStore", "PostgresDialect", "PostgresStore"]
 
-_PRELUDE = "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)"
+# Role and claims as PostgREST sets them, plus the client's timeout as the transaction's
+# statement and lock timeouts: a write blocked by a lock ends instead of waiting for ever.
+_PRELUDE = (
+    "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true), "
+    "set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)"
+)
 
 
 class PostgresDialect(SqlDialect):
@@ -138,6 +143,13 @@ def translate(exc: psycopg.Error) -> GroqgenError:
         return ValidationError(f"the database refused a value: {text}")
     if state == "P0002":
         return NotFound(text)
+    if state in ("57014", "55P03"):  # statement_timeout / lock_timeout: worth another try
+        return StoreError(
+            f"PostgreSQL did not finish in time ({text}); the client's timeout bounds every "
+            "store call",
+            code=state,
+            transient=True,
+        )
     import psycopg
 
     # Lost connections, admin shutdowns, serialization failures and deadlocks are worth a retry.
@@ -201,7 +213,8 @@ class _Base:
         claims: dict[str, str] = {"role": role}
         if user_id is not None:
             claims["sub"] = str(user_id)
-        self._prelude = Statement(_PRELUDE, [role, json.dumps(claims)])
+        limit = f"{max(1, int(timeout * 1000))}ms"
+        self._prelude = Statement(_PRELUDE, [role, json.dumps(claims), limit, limit])
 
     def __repr__(self) -> str:
         from psycopg.conninfo import conninfo_to_dict

@@ -29,7 +29,6 @@ from .sql import Plan, Rows, SqlDialect
 __all__ = ["AsyncSQLiteStore", "SQLiteDialect", "SQLiteStore"]
 
 _MIN_SQLITE = (3, 35, 0)  # RETURNING
-_BUSY_TIMEOUT_MS = 30_000
 _LOCK_RETRIES = 5
 
 
@@ -111,7 +110,7 @@ class SQLiteStore:
     kind = "sqlite"
     dialect = SQLiteDialect()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
         if sqlite3.sqlite_version_info < _MIN_SQLITE:
             raise ConfigurationError(
                 f"groqgen needs SQLite {'.'.join(map(str, _MIN_SQLITE))} or newer; this Python "
@@ -119,6 +118,7 @@ class SQLiteStore:
                 setting="database_url",
             )
         self.path = Path(path)
+        self.timeout = timeout  # bounds each operation's wait for the write lock
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -141,7 +141,7 @@ class SQLiteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(
                 self.path,
-                timeout=_BUSY_TIMEOUT_MS / 1000,
+                timeout=self.timeout,
                 isolation_level=None,  # transactions are begun and ended explicitly
                 check_same_thread=False,  # close() may run on another thread
             )
@@ -151,7 +151,7 @@ class SQLiteStore:
                 "writable folder",
                 setting="GROQGEN_HOME",
             ) from None
-        conn.execute(f"pragma busy_timeout = {_BUSY_TIMEOUT_MS}")
+        conn.execute(f"pragma busy_timeout = {int(self.timeout * 1000)}")
 
         def configure() -> None:
             # Switching the journal mode can fail with SQLITE_BUSY without waiting in the busy
@@ -162,7 +162,7 @@ class SQLiteStore:
             conn.execute("pragma foreign_keys = on")
 
         try:
-            _retry_while_locked(configure)
+            _retry_while_locked(configure, self.timeout)
         except BaseException:
             conn.close()
             raise
@@ -199,7 +199,7 @@ class SQLiteStore:
                     conn.execute("rollback")
                 raise
 
-        return _retry_while_locked(attempt)
+        return _retry_while_locked(attempt, self.timeout)
 
     # -- the store protocol ----------------------------------------------------------------------
 
@@ -258,22 +258,27 @@ class SQLiteStore:
             conn.close()
 
 
-def _retry_while_locked(work: Any) -> Any:
-    """Run ``work``; when SQLite stays busy past its timeout, back off and run it again.
+def _retry_while_locked(work: Any, timeout: float) -> Any:
+    """Run ``work``; when SQLite reports the lock busy, back off and run it again.
 
+    SQLite sometimes answers "locked" without waiting in its busy handler (a read transaction
+    that cannot be upgraded), so a few quick retries help; all of them end within ``timeout``
+    seconds of the first try, so one store call never waits longer than the client's timeout.
     Every ``sqlite3`` error leaves here as a groqgen error.
     """
+    deadline = time.monotonic() + timeout
     for attempt in range(_LOCK_RETRIES + 1):
         try:
             return work()
         except sqlite3.OperationalError as exc:
             locked = "locked" in str(exc) or "busy" in str(exc)
-            if not locked or attempt == _LOCK_RETRIES:
+            pause = 0.05 * 2**attempt
+            if not locked or attempt == _LOCK_RETRIES or time.monotonic() + pause > deadline:
                 error = _translate(exc)
                 if locked and isinstance(error, StoreError):
                     error.transient = True
                 raise error from None
-            time.sleep(0.05 * 2**attempt)
+            time.sleep(pause)
         except sqlite3.Error as exc:
             raise _translate(exc) from None
     raise AssertionError("unreachable")  # pragma: no cover
@@ -293,8 +298,8 @@ class AsyncSQLiteStore:
 
     kind = "sqlite"
 
-    def __init__(self, path: Path) -> None:
-        self.sync = SQLiteStore(path)
+    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
+        self.sync = SQLiteStore(path, timeout=timeout)
         self.path = self.sync.path
 
     def __repr__(self) -> str:
