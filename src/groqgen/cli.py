@@ -35,8 +35,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import io
 import dataclasses
+import io
 import json
 import math
 import os
@@ -478,8 +478,23 @@ def build_parser() -> argparse.ArgumentParser:
     _leaf(db, "sql", _db_sql, help="print every migration as one SQL script (for Supabase)")
 
     outbox = _group(commands, "outbox", help="generations paid for but not recorded yet")
-    _leaf(outbox, "list", _outbox_list, help="list pending generations of this store")
-    _leaf(outbox, "flush", _outbox_flush, help="record every pending generation of this store")
+    listing = _leaf(
+        outbox, "list", _outbox_list, help="list pending generations of this store and user"
+    )
+    listing.add_argument(
+        "--all",
+        dest="all_accounts",
+        action="store_true",
+        help="every pending generation in this home, whatever its store or user",
+    )
+    _leaf(
+        outbox,
+        "flush",
+        _outbox_flush,
+        help="record every pending generation of this store and user",
+    )
+    drop = _leaf(outbox, "drop", _outbox_drop, help="remove a pending generation on purpose")
+    drop.add_argument("id", metavar="ID", help="the entry's id, as 'groqgen outbox list' shows it")
 
     auth = _group(commands, "auth", help="sign in to a Supabase project")
     login = _leaf(auth, "login", _auth_login, help="sign in with email and password")
@@ -1226,19 +1241,41 @@ def _db_sql(args: argparse.Namespace, out: _Output) -> int:
 
 def _outbox_list(args: argparse.Namespace, out: _Output) -> int:
     with _client(args) as client:
-        entries = client.outbox.pending()
-        path = client.outbox.path
+        everything = client.outbox.pending(all_accounts=True)
+        me = client.outbox.identity()
+        rejects = client.outbox.rejects()
+        path, rejects_path = client.outbox.path, client.outbox.rejects_path
+    entries = everything if args.all_accounts else [e for e in everything if e.belongs_to(me)]
+    others = len(everything) - len(entries)
     if out.json_mode:
         out.json(entries)
         return EXIT_OK
+    if args.all_accounts:
+        out.table(
+            ("ID", "TABLE", "SINCE", "STORE", "USER", "WHY"),
+            [
+                (str(e.id), e.table, _when(e.created_at), e.target, e.user or "?", _short(e.reason))
+                for e in entries
+            ],
+        )
+    elif entries:
+        out.table(
+            ("ID", "TABLE", "SINCE", "WHY"),
+            [(str(e.id), e.table, _when(e.created_at), _short(e.reason)) for e in entries],
+        )
     if not entries:
         out.note(f"nothing is waiting in the outbox ({path})")
-        return EXIT_OK
-    out.table(
-        ("ID", "TABLE", "SINCE", "WHY"),
-        [(str(e.id), e.table, _when(e.created_at), _short(e.reason)) for e in entries],
-    )
-    out.note(f"{len(entries)} waiting; 'groqgen outbox flush' records them")
+    else:
+        out.note(f"{len(entries)} waiting; 'groqgen outbox flush' records them")
+    if others:
+        out.note(
+            f"{others} more belong to other stores or users "
+            "('groqgen outbox list --all' shows them)"
+        )
+    if rejects:
+        lines = ", ".join(f"line {r.line} ({r.reason})" for r in rejects[:3])
+        more = f" and {len(rejects) - 3} more" if len(rejects) > 3 else ""
+        out.note(f"damaged lines were set aside in {rejects_path}: {lines}{more}")
     return EXIT_OK
 
 
@@ -1246,22 +1283,61 @@ def _outbox_flush(args: argparse.Namespace, out: _Output) -> int:
     with _client(args) as client:
         result = client.outbox.flush()
     failed = result.failed
+    refused = [f for f in failed if f.permanent]
     if out.json_mode:
         out.json(
             {
                 "recorded": result.recorded,
-                "failed": [{"id": e.id, "table": e.table, "error": why} for e, why in failed],
-                "skipped_other_stores": result.skipped_other_stores,
+                "failed": [
+                    {
+                        "id": f.entry.id,
+                        "table": f.entry.table,
+                        "error": f.error,
+                        "permanent": f.permanent,
+                    }
+                    for f in failed
+                ],
+                "skipped_other_stores": result.left_for_others,
             }
         )
     else:
         out.line(f"recorded {result.recorded}, failed {len(failed)}")
-        for entry, why in failed:
-            out.line(f"  {entry.id} ({entry.table}): {_short(why, 100)}")
-        if result.skipped_other_stores:
-            out.note(f"{result.skipped_other_stores} entries belong to other stores; left as is")
+        for failure in failed:
+            entry = failure.entry
+            hint = f" [refused: 'groqgen outbox drop {entry.id}' removes it]"
+            out.line(
+                f"  {entry.id} ({entry.table}): {_short(failure.error, 100)}"
+                + (hint if failure.permanent else "")
+            )
+        if result.left_for_others:
+            out.note(
+                f"{result.left_for_others} entries belong to other stores or users; left as is"
+            )
+    if refused:
+        raise GroqgenError(
+            f"{len(failed)} pending generations could not be recorded; the store refuses "
+            f"{len(refused)} of them whatever the retry: fix what it says, or drop them with "
+            "'groqgen outbox drop ID'"
+        )
     if failed:
         raise GroqgenError(f"{len(failed)} pending generations could not be recorded; try again")
+    return EXIT_OK
+
+
+def _outbox_drop(args: argparse.Namespace, out: _Output) -> int:
+    from .generation import KINDS
+
+    with _client(args) as client:
+        dropped = client.outbox.discard(args.id)
+    if out.json_mode:
+        out.json({"dropped": dropped})
+        return EXIT_OK
+    column = next(k.output_column for k in KINDS.values() if k.table == dropped.table)
+    text = str(dropped.values.get(column) or "")
+    out.line(
+        f"dropped {dropped.id} ({dropped.table}, since {_when(dropped.created_at)}): {_short(text)}"
+    )
+    out.note("it will not be recorded; its text is gone from the outbox")
     return EXIT_OK
 
 
@@ -1342,6 +1418,12 @@ def _describe(exc: GroqgenError, args: argparse.Namespace) -> str:
     """One line saying what went wrong, in the command line's terms."""
     if isinstance(exc, RecordingFailed):
         cause = exc.__cause__ or "the store refused it"
+        if exc.code == "outbox_unwritable":  # groqgen.outbox.UNWRITABLE
+            return (
+                f"the generation succeeded but could not be recorded ({cause}), and it could not "
+                "be kept in the outbox either (the disk refused the write); only this output "
+                "holds it: save it"
+            )
         return (
             f"the generation succeeded but could not be recorded ({cause}); it is kept in the "
             "outbox: run 'groqgen outbox flush' once the store is back"
@@ -1486,8 +1568,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = _Output(json_mode=args.json, color=args.color)
     try:
         return args.handler(args, out)  # type: ignore[no-any-return]
-    except KeyboardInterrupt:
-        _error("interrupted")
+    except KeyboardInterrupt as exc:
+        # A RecordingInterrupted: Groq had answered, and the result was parked first.
+        parked, path = getattr(exc, "result", None), getattr(exc, "path", None)
+        if parked is not None and path is not None:
+            _error(
+                f"interrupted; the paid generation {parked.id} is kept in the outbox at {path}: "
+                "run 'groqgen outbox flush' to record it"
+            )
+        else:
+            _error("interrupted")
         return 130
     except BrokenPipeError:
         _quiet_stdout()

@@ -33,7 +33,7 @@ from .models import (
     Prompt,
     TestGeneration,
 )
-from .outbox import Outbox
+from .outbox import LOCAL_PROFILE, SERVICE_ROLE, Outbox, store_identity
 from .repositories import (
     ActivityLogsRepository,
     ActivityRequests,
@@ -132,7 +132,7 @@ class _ClientBase:
         for name, (requests, sync_repository, async_repository) in _REPOSITORIES.items():
             repository = async_repository if self._asynchronous else sync_repository
             setattr(self, name, repository(self._store, requests(TABLES[name]), retry))
-        outbox = Outbox(self.settings.home, self._store_target())
+        outbox = Outbox(self.settings.home, store_identity(self.settings), self._outbox_user)
         options: dict[str, Any] = {
             "templates": templates,
             "http_client": self._http,
@@ -170,12 +170,21 @@ class _ClientBase:
         store_class = supabase.AsyncSupabaseStore if self._asynchronous else supabase.SupabaseStore
         return store_class(url, key, auth=auth, user_id=settings.user_id, http_client=self._http)
 
-    def _store_target(self) -> str:
-        """Which store (and which user on it) outbox entries belong to."""
+    def _outbox_user(self) -> str | None:
+        """Who this client's parked generations belong to, now.
+
+        Asked at each use: a Supabase user may sign in and out while the client lives (see
+        :class:`~groqgen.outbox.Identity`).
+        """
         settings = self.settings
         if settings.store_kind == "sqlite":
-            return f"sqlite:{settings.sqlite_path.resolve()}"
-        return f"{settings.describe_store()}"
+            return LOCAL_PROFILE
+        if settings.user_id is not None:  # PostgreSQL or a Supabase service key, as this user
+            return str(settings.user_id)
+        if isinstance(self.auth, _NoAuth):  # the service role, for every user
+            return SERVICE_ROLE
+        signed_in = self.auth.user_id()
+        return None if signed_in is None else str(uuid.UUID(str(signed_in)))
 
     def _open_store(self, settings: Settings) -> Any:
         kind = settings.store_kind
@@ -234,7 +243,7 @@ class Client(_ClientBase):
         tests: Generated test suites.
         activity_logs: Your activity log (``recent``, ``log``, ...).
         generate: Generate and record prompts, code, reviews and tests (``stream`` too).
-        outbox: Generations paid for but not recorded yet (``pending``, ``flush``).
+        outbox: Generations paid for but not recorded yet (``pending``, ``flush``, ``discard``).
     """
 
     profiles: ProfilesRepository
@@ -288,7 +297,7 @@ class AsyncClient(_ClientBase):
         tests: Generated test suites.
         activity_logs: Your activity log (``recent``, ``log``, ...).
         generate: Generate and record, plus ``many`` for batches.
-        outbox: Generations paid for but not recorded yet (``pending``, ``flush``).
+        outbox: Generations paid for but not recorded yet (``pending``, ``flush``, ``discard``).
     """
 
     _asynchronous = True

@@ -8,6 +8,7 @@ a secret (API keys, passwords, access tokens).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "RecordingFailed",
+    "RecordingInterrupted",
     "StoreError",
     "TruncatedGeneration",
     "ValidationError",
@@ -168,9 +170,26 @@ class RecordingFailed(StoreError):
     """A generation succeeded but could not be recorded; nothing was lost.
 
     The full result was written to the local outbox before this was raised; ``result`` carries
-    it, and ``client.outbox.flush()`` records it later.
+    it, and ``client.outbox.flush()`` records it later. When the outbox itself could not be
+    written (``code == "outbox_unwritable"``: a full disk, a damaged home), ``result`` is the
+    only copy: save it yourself.
     """
 
     def __init__(self, message: str, *, result: Any, code: str | None = None) -> None:
         super().__init__(message, code=code)
         self.result = result
+
+
+class RecordingInterrupted(KeyboardInterrupt):
+    """Ctrl-C arrived after Groq answered, while the generation was being recorded.
+
+    The generation was put in the outbox before this propagated: ``result`` is its pending
+    entry and ``path`` the outbox holding it (None when the outbox could not be written
+    either: then ``result`` is the only copy). It is a ``KeyboardInterrupt``, so
+    ``except KeyboardInterrupt`` still catches it; it is not a :class:`GroqgenError`.
+    """
+
+    def __init__(self, message: str, *, result: Any, path: Path | None) -> None:
+        super().__init__(message)
+        self.result = result
+        self.path = path

@@ -21,10 +21,12 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
 from uuid import UUID
@@ -36,11 +38,22 @@ from .errors import (
     GroqgenError,
     PermissionDenied,
     RecordingFailed,
+    RecordingInterrupted,
+    StoreError,
     ValidationError,
 )
 from .generation import KINDS, Completion, DryRun, Generation, _Request, known_limit
 from .models import TABLES, CodeGeneration, CodeReview, Prompt, TestGeneration
-from .outbox import FlushResult, Outbox, PendingGeneration
+from .outbox import (
+    UNWRITABLE,
+    DamagedLine,
+    Flush,
+    FlushResult,
+    Identity,
+    Outbox,
+    PendingGeneration,
+    StoreWatch,
+)
 from .stores import ops
 from .templates import DEFAULT_TEMPLATES, Template
 from .transport import (
@@ -64,6 +77,8 @@ __all__ = [
     "OutboxClient",
     "Stream",
 ]
+
+_log = logging.getLogger("groqgen")
 
 
 def completion_from(response: Any, headers: Mapping[str, str], started: float) -> Completion:
@@ -235,12 +250,19 @@ class _GeneratorBase:
             self._groq = factory(http_client=self._http, **options)
         return self._groq
 
-    def _retrying(self, *, gate: bool) -> Any:
-        """A tenacity retrier (sync or async) carrying out the client's policy."""
+    def _retrying(self, *, gate: bool, watch: StoreWatch | None = None) -> Any:
+        """A tenacity retrier (sync or async) carrying out the client's policy.
+
+        With a ``watch``, retrying also stops as soon as the store is known to be unavailable.
+        """
         import tenacity
 
         retrier = tenacity.AsyncRetrying if self._asynchronous else tenacity.Retrying
-        return retrier(**self.policy.tenacity_kwargs(self.gate if gate else None))
+        options = self.policy.tenacity_kwargs(self.gate if gate else None)
+        if watch is not None:
+            stop = options["stop"]
+            options["stop"] = lambda state: watch.down is not None or stop(state)
+        return retrier(**options)
 
     def _prepare(self, kind: str, inputs: Mapping[str, Any]) -> Generation:
         return Generation.prepare(
@@ -338,13 +360,52 @@ class _GeneratorBase:
             f"project {check.id} does not exist or is not yours; nothing was sent to Groq"
         )
 
-    def _recording_failed(self, entry: PendingGeneration, cause: BaseException) -> RecordingFailed:
+    def _parked(self, record: ops.Record, cause: BaseException) -> RecordingFailed:
+        """Put a paid generation the store did not record in the outbox (file I/O only).
+
+        Returns the error to raise: where the result is kept, or, when the outbox could not be
+        written either, that the exception's ``result`` is its only copy.
+        """
+        entry = self._outbox.entry(record, str(cause))
+        try:
+            self._outbox.write(entry)
+        except StoreError as unwritable:
+            return RecordingFailed(
+                f"the generation succeeded but could not be recorded ({cause}), and {unwritable}; "
+                "the result exists only on this exception (.result): keep it",
+                result=entry,
+                code=UNWRITABLE,
+            )
         return RecordingFailed(
             f"the generation succeeded but could not be recorded ({cause}); it is safe in the "
             f"outbox at {self._outbox.path}: call client.outbox.flush() once the store is back",
             result=entry,
             code=getattr(cause, "code", None),
         )
+
+    def _interrupted(self, record: ops.Record, interrupt: BaseException) -> BaseException:
+        """Park a paid generation whose recording was interrupted; returns what to raise.
+
+        File I/O only, never awaited, so a cancelled task cannot be cancelled out of it. A
+        ``KeyboardInterrupt`` becomes :class:`RecordingInterrupted` (still a
+        ``KeyboardInterrupt``) saying where the result is; a cancellation stays as it is.
+        """
+        entry = self._outbox.entry(
+            record, f"interrupted while recording ({type(interrupt).__name__})"
+        )
+        path: Path | None = self._outbox.path
+        try:
+            self._outbox.write(entry)
+            where = f"is kept in the outbox at {path}"
+        except StoreError as exc:
+            path, where = None, f"could not be kept in the outbox ({exc})"
+        message = f"interrupted after Groq answered; the paid generation {entry.id} {where}"
+        if not isinstance(interrupt, KeyboardInterrupt):
+            _log.warning(message)  # a cancellation cannot carry it: say it here
+            return interrupt
+        replacement = RecordingInterrupted(message, result=entry, path=path)
+        replacement.__cause__ = interrupt
+        return replacement
 
     @staticmethod
     def _as_request(item: Any) -> tuple[str, dict[str, Any]]:
@@ -674,13 +735,27 @@ class Generator(_GeneratorBase):
         generation.check(completion)
         return self._store_record(generation.record(completion), generation.kind.table)
 
-    def _store_record(self, record: ops.Record, table: str) -> Any:
+    def _write(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
+        """Write ``record`` under the client's retry policy (none once ``watch`` saw it down)."""
+        if watch is not None:
+            watch.check()
         try:
-            for attempt in self._retrying(gate=False):
+            for attempt in self._retrying(gate=False, watch=watch):
                 with attempt:
                     row = self._store.execute(record)
-        except GroqgenError as exc:
-            raise self._recording_failed(self._outbox.add(record, str(exc)), exc) from exc
+        except Exception as exc:
+            if watch is not None:
+                watch.saw(exc)
+            raise
+        return row
+
+    def _store_record(self, record: ops.Record, table: str) -> Any:
+        try:
+            row = self._write(record)
+        except Exception as exc:
+            raise self._parked(record, exc) from exc
+        except BaseException as exc:  # Ctrl-C: Groq was paid, so the result is parked first
+            raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
         return TABLES[table].row.model_validate(row)
 
     def close(self) -> None:
@@ -918,9 +993,18 @@ class _OutboxBase:
         self._generator = generator
 
     @property
-    def path(self) -> Any:
+    def path(self) -> Path:
         """Where the journal lives."""
         return self._outbox.path
+
+    @property
+    def rejects_path(self) -> Path:
+        """Where damaged journal lines are set aside."""
+        return self._outbox.rejects_path
+
+    def identity(self) -> Identity:
+        """The store and user whose entries this client flushes (no store I/O)."""
+        return self._outbox.identity()
 
 
 class OutboxClient(_OutboxBase):
@@ -928,26 +1012,39 @@ class OutboxClient(_OutboxBase):
 
     _generator: Generator
 
-    def pending(self) -> list[PendingGeneration]:
-        """Entries of this client's store that are not recorded yet, oldest first."""
-        return self._outbox.pending()
+    def pending(self, *, all_accounts: bool = False) -> list[PendingGeneration]:
+        """Entries of this client's store and user not recorded yet, oldest first.
+
+        ``all_accounts=True`` lists every entry of this home, whatever its store or user.
+        """
+        return self._outbox.pending(all_accounts=all_accounts)
 
     def flush(self) -> FlushResult:
-        """Record every pending entry of this store (idempotent: nothing is stored twice)."""
-        result = FlushResult(skipped_other_stores=self._outbox.others())
-        for entry in self._outbox.pending():
+        """Record every pending entry of this store and user (idempotent: nothing twice).
+
+        Entries of other stores or users are left for them (``left_for_others``); an entry the
+        store refuses is reported (``failed``, ``permanent``) and does not stop the others.
+        """
+        flush = Flush(self._outbox)
+        for entry in flush.entries:
             try:
-                for attempt in self._generator._retrying(gate=False):
-                    with attempt:
-                        self._generator._store.execute(entry.to_record())
-            except GroqgenError as exc:
-                result.failed.append((entry, str(exc)))
-                continue
-            self._outbox.mark_recorded(entry)
-            result.recorded += 1
-        if result.recorded and not result.failed:
-            self._outbox.compact()
-        return result
+                self._generator._write(entry.to_record(), flush.watch)
+            except Exception as exc:
+                flush.failed(entry, exc)
+            else:
+                flush.recorded(entry)
+        return flush.finish()
+
+    def discard(self, id: UUID | str) -> PendingGeneration:
+        """Drop the pending entry ``id`` on purpose (it is never recorded); returns it.
+
+        Raises :class:`~groqgen.NotFound` when no entry with that id is pending.
+        """
+        return self._outbox.discard(id)
+
+    def rejects(self) -> list[DamagedLine]:
+        """Every damaged line set aside from the journal so far (line number, why, text)."""
+        return self._outbox.rejects()
 
 
 # -- asyncio ------------------------------------------------------------------------------------
@@ -1102,7 +1199,10 @@ class AsyncGenerator(_GeneratorBase):
         ``requests`` are :class:`~groqgen.generation.PromptRequest` (and the other request
         models) or mappings with ``kind=``. Every request is validated before the first one is
         sent. Results come back in input order, each with its row or its error; one failure
-        does not stop the batch. When Groq signals a rate limit, the whole batch waits. A
+        does not stop the batch. When Groq signals a rate limit, the whole batch waits. Once a
+        recording failed for want of the store (after its retries), the rest of the batch's
+        generations go straight to the outbox, each item's error a ``RecordingFailed`` carrying
+        its result, instead of each waiting a full timeout per attempt. A
         progress bar is shown when a terminal or notebook is attached (``progress=`` forces
         it on or off).
         """
@@ -1117,11 +1217,15 @@ class AsyncGenerator(_GeneratorBase):
         results: list[BatchItem | None] = [None] * len(items)
         slots = asyncio.Semaphore(concurrency)
         bar = _Progress(len(items), progress)
+        # Once a recording failed for want of the store, the rest of the batch's generations
+        # go straight to the outbox instead of each waiting a full timeout x attempts.
+        watch = StoreWatch()
 
         async def run(index: int, generation: Generation) -> None:
             async with slots:
                 try:
-                    row = await self._record(generation, await self._complete(generation))
+                    completion = await self._complete(generation)
+                    row = await self._record(generation, completion, watch)
                     results[index] = BatchItem(items[index], result=row)
                 except GroqgenError as exc:
                     results[index] = BatchItem(items[index], error=exc)
@@ -1190,18 +1294,36 @@ class AsyncGenerator(_GeneratorBase):
             self._models = self._served(page)
         return self._models
 
-    async def _record(self, generation: Generation, completion: Completion) -> Any:
+    async def _record(
+        self, generation: Generation, completion: Completion, watch: StoreWatch | None = None
+    ) -> Any:
         generation.check(completion)
-        return await self._store_record(generation.record(completion), generation.kind.table)
+        record = generation.record(completion)
+        return await self._store_record(record, generation.kind.table, watch)
 
-    async def _store_record(self, record: ops.Record, table: str) -> Any:
+    async def _write(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
+        """Write ``record`` under the client's retry policy (none once ``watch`` saw it down)."""
+        if watch is not None:
+            watch.check()
         try:
-            async for attempt in self._retrying(gate=False):
+            async for attempt in self._retrying(gate=False, watch=watch):
                 with attempt:
                     row = await self._store.execute(record)
-        except GroqgenError as exc:
-            entry = await asyncio.to_thread(self._outbox.add, record, str(exc))
-            raise self._recording_failed(entry, exc) from exc
+        except Exception as exc:
+            if watch is not None:
+                watch.saw(exc)
+            raise
+        return row
+
+    async def _store_record(
+        self, record: ops.Record, table: str, watch: StoreWatch | None = None
+    ) -> Any:
+        try:
+            row = await self._write(record, watch)
+        except Exception as exc:
+            raise await asyncio.to_thread(self._parked, record, exc) from exc
+        except BaseException as exc:  # cancelled, or Ctrl-C: parked first, without awaiting
+            raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
         return TABLES[table].row.model_validate(row)
 
     async def close(self) -> None:
@@ -1271,26 +1393,29 @@ class AsyncOutboxClient(_OutboxBase):
 
     _generator: AsyncGenerator
 
-    async def pending(self) -> list[PendingGeneration]:
-        """Entries of this client's store that are not recorded yet, oldest first."""
-        return await asyncio.to_thread(self._outbox.pending)
+    async def pending(self, *, all_accounts: bool = False) -> list[PendingGeneration]:
+        """Entries of this client's store and user not recorded yet, oldest first."""
+        return await asyncio.to_thread(self._outbox.pending, all_accounts=all_accounts)
 
     async def flush(self) -> FlushResult:
-        """Record every pending entry of this store (idempotent: nothing is stored twice)."""
-        result = FlushResult(skipped_other_stores=await asyncio.to_thread(self._outbox.others))
-        for entry in await self.pending():
+        """Record every pending entry of this store and user (idempotent)."""
+        flush = await asyncio.to_thread(Flush, self._outbox)
+        for entry in flush.entries:
             try:
-                async for attempt in self._generator._retrying(gate=False):
-                    with attempt:
-                        await self._generator._store.execute(entry.to_record())
-            except GroqgenError as exc:
-                result.failed.append((entry, str(exc)))
-                continue
-            await asyncio.to_thread(self._outbox.mark_recorded, entry)
-            result.recorded += 1
-        if result.recorded and not result.failed:
-            await asyncio.to_thread(self._outbox.compact)
-        return result
+                await self._generator._write(entry.to_record(), flush.watch)
+            except Exception as exc:
+                flush.failed(entry, exc)
+            else:
+                await asyncio.to_thread(flush.recorded, entry)
+        return await asyncio.to_thread(flush.finish)
+
+    async def discard(self, id: UUID | str) -> PendingGeneration:
+        """Drop the pending entry ``id`` on purpose; returns it (``NotFound`` if none)."""
+        return await asyncio.to_thread(self._outbox.discard, id)
+
+    async def rejects(self) -> list[DamagedLine]:
+        """Every damaged line set aside from the journal so far."""
+        return await asyncio.to_thread(self._outbox.rejects)
 
 
 class _Progress:

@@ -1,40 +1,154 @@
 """The durable outbox: paid generations that could not be recorded yet.
 
-When Groq answered but the store still refused the write after its retries, the full result is
-appended to ``outbox.jsonl`` under ``GROQGEN_HOME`` and flushed to disk *before*
-``RecordingFailed`` is raised. ``client.outbox.flush()`` replays the entries later.
+When Groq answered but the store still refused the write after its retries (or the write was
+interrupted by Ctrl-C or a task cancellation), the full result is appended to ``outbox.jsonl``
+under ``GROQGEN_HOME`` and flushed to disk *before* the error propagates.
+``client.outbox.flush()`` replays the entries later.
 
-The file is an append-only journal: a ``pending`` line per generation, a ``recorded`` line once
-it is stored. Replaying is idempotent — the store records a generation under its
-client-generated id, and a second write of the same id changes nothing — so a crash anywhere
-in a flush neither loses nor duplicates a record: an entry stays pending until its
-``recorded`` line is on disk, and recording it again is harmless. Entries remember which store
-they belong to; a client flushes only its own store's entries.
+The file is an append-only journal: a ``pending`` line per generation, then a ``recorded`` line
+once it is stored (or a ``dropped`` line when it was discarded on purpose). Replaying is
+idempotent — the store records a generation under its client-generated id, and a second write
+of the same id changes nothing — so a crash anywhere in a flush neither loses nor duplicates a
+record: an entry stays pending until its ``recorded`` line is on disk.
+
+What the journal survives:
+
+* **Another account.** Every entry names its store (without any secret: host, port, database
+  and login role for PostgreSQL, the project URL for Supabase, the file for SQLite) and the
+  user it was generated for (the PostgreSQL ``user_id`` or the service role, the signed-in
+  Supabase user, the service key's ``user_id``, the SQLite home's local profile). A client
+  replays only the entries of its own store *and* user; the others are left for their owner.
+* **Damage.** Each line stands alone. A line that is not a valid entry (not UTF-8, not JSON,
+  not an object, an unknown table, a malformed id or timestamp, ...) is reported with its line
+  number and why, and moved to ``outbox.rejects.jsonl``; every other entry still lists and
+  flushes.
+* **A torn last line** (a crash in the middle of an append): the next append starts on a new
+  line, so neither entry is glued to the other.
+* **A full disk.** A failed or short write is detected, the partial line is cut off again, and
+  a typed :class:`~groqgen.StoreError` says the outbox could not be written (the generator then
+  keeps the result on the exception it raises).
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import logging
 import os
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ._filelock import FileLock
+from .errors import (
+    AuthenticationError,
+    ConfigurationError,
+    GroqgenError,
+    NotFound,
+    StoreError,
+)
+from .generation import KINDS
+from .repositories import _uuid as _valid_uuid
 from .stores import ops
 
-__all__ = ["FlushResult", "Outbox", "PendingGeneration"]
+if TYPE_CHECKING:
+    from ._config import Settings
+
+__all__ = [
+    "DamagedLine",
+    "FlushFailure",
+    "FlushResult",
+    "Identity",
+    "Outbox",
+    "PendingGeneration",
+    "store_identity",
+    "store_unavailable",
+]
 
 JOURNAL = "outbox.jsonl"
+REJECTS = "outbox.rejects.jsonl"
+LOCAL_PROFILE = "local"
+"""The user of a SQLite home: its one local profile."""
+SERVICE_ROLE = "service_role"
+"""The user of a service-role client acting for no user in particular."""
+UNWRITABLE = "outbox_unwritable"
+"""The ``code`` of the error raised when the outbox itself could not be written."""
+
+_GENERATION_TABLES = frozenset(kind.table for kind in KINDS.values())
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # never follow a link planted in the home
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_log = logging.getLogger("groqgen.outbox")
+
+
+# -- who an entry belongs to ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The store, and the user on it, a generation was made for. Never holds a secret.
+
+    ``user`` is a user id, ``"service_role"``, ``"local"`` (a SQLite home's profile), or None
+    when no user is known (a Supabase client nobody is signed in to): an entry made then
+    belongs to nobody and is flushed by no one; ``discard`` removes it.
+    """
+
+    store: str
+    user: str | None
+
+
+def store_identity(settings: Settings) -> str:
+    """Name the store ``settings`` select, without any password, token or key.
+
+    PostgreSQL: ``postgresql://ROLE@HOST:PORT/DBNAME`` read from the connection string (URL
+    or ``key=value``; a password in the user info or the query string never appears).
+    Supabase: ``supabase:`` and the project URL. SQLite: ``sqlite:`` and the file's path.
+    """
+    match settings.store_kind:
+        case "postgres":
+            return _postgres_identity(settings.database_url or "")
+        case "supabase":
+            return _supabase_identity(settings.supabase_url or "")
+        case "sqlite":
+            return f"sqlite:{settings.sqlite_path.resolve()}"
+
+
+def _postgres_identity(url: str) -> str:
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(url)
+    except Exception:  # the store refuses such a URL first; never echo it here
+        return "postgresql://<unparseable connection string>"
+    host = str(info.get("host") or info.get("hostaddr") or "")
+    port = str(info.get("port") or "5432")
+    user = str(info.get("user") or "")
+    dbname = str(info.get("dbname") or user)
+    return f"postgresql://{user}@{host}:{port}/{dbname}"
+
+
+def _supabase_identity(url: str) -> str:
+    try:
+        parts = urlsplit(url.strip())
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "supabase:<unparseable URL>"
+    return f"supabase:{parts.scheme.lower()}://{parts.hostname or ''}{port}{parts.path.rstrip('/')}"
+
+
+# -- what is in the journal -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PendingGeneration:
     """A generation waiting to be recorded: the row's values and its activity entry.
 
-    ``values[output_column]`` holds what Groq generated; nothing of it is lost.
+    ``values[output_column]`` holds what Groq generated; nothing of it is lost. ``target`` names
+    the store and ``user`` the user it was generated for (see :class:`Identity`).
     """
 
     id: uuid.UUID
@@ -44,24 +158,246 @@ class PendingGeneration:
     target: str
     created_at: datetime
     reason: str = ""
+    user: str | None = None
 
     def to_record(self) -> ops.Record:
         """The store operation that records it."""
         return ops.Record(self.table, self.values, self.activity)
 
+    def belongs_to(self, identity: Identity) -> bool:
+        """Whether a client acting as ``identity`` may record this entry."""
+        return identity.user is not None and (self.target, self.user) == (
+            identity.store,
+            identity.user,
+        )
+
+    def line(self) -> dict[str, Any]:
+        """The journal line that holds it."""
+        return {
+            "event": "pending",
+            "id": str(self.id),
+            "at": self.created_at.isoformat(),
+            "target": self.target,
+            "user": self.user,
+            "table": self.table,
+            "values": self.values,
+            "activity": self.activity,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    r"""A journal line that was not a valid entry; it was moved to the rejects file.
+
+    ``line`` is its number in the journal as it was found, ``reason`` says why it was refused
+    and ``text`` is the line itself (bytes that are not UTF-8 escaped as ``\\xNN``).
+    """
+
+    line: int
+    reason: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FlushFailure:
+    """An entry a flush could not record; it stays in the outbox.
+
+    ``permanent`` is True when the store refused the entry itself (a value it will not take, a
+    project that is gone): it will fail again until that changes, and ``discard`` drops it. It
+    is False when the store could not be reached or the client could not act (try again later).
+    """
+
+    entry: PendingGeneration
+    error: str
+    permanent: bool
+
 
 @dataclass
 class FlushResult:
-    """What a flush did: how many entries it recorded, and which failed (left pending)."""
+    """What a flush did.
+
+    ``recorded`` entries were stored; ``failed`` stay pending; ``left_for_others`` belong to
+    another store or another user and were not touched; ``set_aside`` are damaged lines found
+    (and moved to the rejects file) during this flush.
+    """
 
     recorded: int = 0
-    failed: list[tuple[PendingGeneration, str]] = field(default_factory=list)
-    skipped_other_stores: int = 0
+    failed: list[FlushFailure] = field(default_factory=list)
+    left_for_others: int = 0
+    set_aside: list[DamagedLine] = field(default_factory=list)
+
+    @property
+    def skipped_other_stores(self) -> int:
+        """``left_for_others`` under its earlier name (other stores *or* other users)."""
+        return self.left_for_others
 
 
-def _locked(path: Path) -> FileLock:
-    """An exclusive lock on the journal (between processes too)."""
-    return FileLock(path.with_suffix(".lock"))
+def store_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the store cannot be written *now*, whatever the entry.
+
+    A transient store failure (a lost connection, a timeout, a busy lock) or a client that
+    cannot act (signed out, misconfigured), as opposed to the store refusing this one entry.
+    """
+    if isinstance(exc, (AuthenticationError, ConfigurationError)):
+        return True
+    return isinstance(exc, StoreError) and exc.transient
+
+
+class _Damaged(Exception):
+    """A line that is not a valid journal entry, and why."""
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """A ``recorded`` or ``dropped`` line: the entry with this id is no longer pending."""
+
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class _Journal:
+    """The journal as read: what is still pending and the lines that were not entries."""
+
+    entries: list[PendingGeneration]
+    damaged: list[DamagedLine]
+
+
+def _clip(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise _Damaged("no id" if value is None else f"its id is not a string ({_clip(value)})")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise _Damaged(f"its id is not a UUID ({_clip(value)})") from None
+
+
+def _moment(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise _Damaged("no timestamp" if value is None else "its timestamp is not a string")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Damaged(f"its timestamp is not ISO 8601 ({_clip(value)})") from None
+    if moment.tzinfo is None:
+        raise _Damaged(f"its timestamp has no time zone ({_clip(value)})")
+    return moment
+
+
+def _object(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    if not isinstance(value, dict):
+        raise _Damaged(f"no {key}" if value is None else f"its {key} is not an object")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+def _event(raw: bytes) -> PendingGeneration | _Resolved:
+    """Read one journal line; raises :class:`_Damaged` saying why it is not an entry."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Damaged("not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise _Damaged("not JSON") from None
+    if not isinstance(data, dict):
+        raise _Damaged(f"{_kind_of(data)}, not an entry object")
+    event, entry_id = data.get("event"), _uuid(data.get("id"))
+    if event in ("recorded", "dropped"):
+        return _Resolved(entry_id)
+    if event != "pending":
+        raise _Damaged("no event" if event is None else f"unknown event {_clip(event)}")
+    table = data.get("table")
+    if table not in _GENERATION_TABLES:
+        raise _Damaged("no table" if table is None else f"unknown table {_clip(table)}")
+    values, activity = _object(data, "values"), _object(data, "activity")
+    if str(values.get("id")) != str(entry_id):
+        raise _Damaged("its values carry another id than the entry")
+    target = data.get("target")
+    if not isinstance(target, str) or not target:
+        raise _Damaged("it names no store")
+    # Lines written before entries named their user: a SQLite home has one user; for any
+    # other store nobody can tell whose it was, so it is left for ``discard``.
+    user = data.get("user", LOCAL_PROFILE if target.startswith("sqlite:") else None)
+    if user is not None and not isinstance(user, str):
+        raise _Damaged("its user is not a string")
+    reason = data.get("reason")
+    return PendingGeneration(
+        id=entry_id,
+        table=table,
+        values=values,
+        activity=activity,
+        target=target,
+        created_at=_moment(data.get("at")),
+        reason=reason if isinstance(reason, str) else "",
+        user=user,
+    )
+
+
+def _parse(data: bytes) -> _Journal:
+    """Fold the journal's lines into what is still pending; damaged lines are collected."""
+    lines = data.split(b"\n")
+    torn = len(lines) if lines[-1] else None  # the last line has no newline: a crash mid-append
+    pending: dict[uuid.UUID, PendingGeneration] = {}
+    damaged: list[DamagedLine] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            event = _event(raw)
+        except _Damaged as why:
+            reason = f"{why} (a line torn by a crash)" if number == torn else str(why)
+            damaged.append(DamagedLine(number, reason, raw.decode("utf-8", "backslashreplace")))
+            continue
+        match event:
+            case PendingGeneration():
+                pending.setdefault(event.id, event)
+            case _Resolved():
+                pending.pop(event.id, None)
+    return _Journal(list(pending.values()), damaged)
+
+
+# -- file I/O ---------------------------------------------------------------------------------
+
+
+def _encode(lines: Iterable[Mapping[str, Any]]) -> bytes:
+    return b"".join(
+        json.dumps(line, default=str, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        for line in lines
+    )
+
+
+def _open(path: Path, flags: int) -> int:
+    fd = os.open(path, flags | _NOFOLLOW | _CLOEXEC, 0o600)
+    try:
+        if hasattr(os, "fchmod") and os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)  # whatever the umask: the outbox is its owner's alone
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte, or raise: a short write is followed up, a write of nothing is an error."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        if written <= 0:
+            raise OSError(errno.ENOSPC, "the disk took none of the data (short write)")
+        view = view[written:]
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -74,119 +410,307 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-class Outbox:
-    """The journal of one groqgen home, seen from one store (``target``)."""
+def _append(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
+    """Append whole lines and flush them to disk; on failure nothing of them is left behind."""
+    data = _encode(lines)
+    fd = _open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            os.lseek(fd, size - 1, os.SEEK_SET)
+            if os.read(fd, 1) != b"\n":
+                data = b"\n" + data  # after a torn line: start on a line of our own
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)  # cut off the partial line again
+            raise
+    finally:
+        os.close(fd)
+    if size == 0:
+        _fsync_dir(path.parent)
 
-    def __init__(self, home: Path, target: str) -> None:
+
+def _replace(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
+    """Rewrite ``path`` atomically through a temporary file only this call can have made."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    fd = _open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+    try:
+        try:
+            _write_all(fd, _encode(lines))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _read(path: Path) -> bytes:
+    try:
+        fd = _open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return b""
+    with open(fd, "rb") as journal:
+        return journal.read()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link, which groqgen never follows in its home: remove it"
+    return exc.strerror or str(exc)
+
+
+class Outbox:
+    """The journal of one groqgen home, seen by one client.
+
+    ``store`` is the client's store identity (:func:`store_identity`) and ``user`` answers, when
+    asked, who the client acts as now (a Supabase user may sign in and out meanwhile).
+    """
+
+    def __init__(
+        self, home: Path, store: str, user: Callable[[], str | None] = lambda: LOCAL_PROFILE
+    ) -> None:
         self.path = Path(home) / JOURNAL
-        self.target = target
+        self.rejects_path = Path(home) / REJECTS
+        self.store = store
+        self._user = user
 
     def __repr__(self) -> str:
         return f"Outbox({str(self.path)!r})"
 
-    def _append(self, *events: dict[str, Any]) -> None:
-        data = "".join(json.dumps(e, default=str, separators=(",", ":")) + "\n" for e in events)
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    def identity(self) -> Identity:
+        """The store and the user this client acts as, right now."""
         try:
-            os.write(fd, data.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if created:
-            _fsync_dir(self.path.parent)
+            user = self._user()
+        except Exception:  # e.g. a damaged session file: it names nobody
+            user = None
+        return Identity(self.store, user)
 
-    def _read(self) -> list[PendingGeneration]:
-        if not self.path.exists():
-            return []
-        pending: dict[str, PendingGeneration] = {}
-        with open(self.path, encoding="utf-8") as journal:
-            for line in journal:
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue  # a line torn by a crash mid-write: its caller never got an answer
-                key = event.get("id")
-                if event.get("event") == "pending":
-                    pending[key] = PendingGeneration(
-                        id=uuid.UUID(key),
-                        table=event["table"],
-                        values=event["values"],
-                        activity=event["activity"],
-                        target=event["target"],
-                        created_at=datetime.fromisoformat(event["at"]),
-                        reason=event.get("reason", ""),
-                    )
-                elif event.get("event") == "recorded":
-                    pending.pop(key, None)
-        return list(pending.values())
+    def _locked(self) -> FileLock:
+        """An exclusive lock on the journal (between processes too); not reentrant."""
+        return FileLock(self.path.with_suffix(".lock"))
 
-    def add(self, record: ops.Record, reason: str) -> PendingGeneration:
-        """Append a generation to the journal and flush it to disk; returns the entry."""
-        entry = PendingGeneration(
+    def _unwritable(self, exc: OSError) -> StoreError:
+        return StoreError(
+            f"the outbox at {self.path} could not be written ({_why(exc)}); free some disk space "
+            "or check the folder's permissions",
+            code=UNWRITABLE,
+        )
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def entry(self, record: ops.Record, reason: str) -> PendingGeneration:
+        """The entry that would hold ``record``, for the user the client acts as (not written)."""
+        identity = self.identity()
+        return PendingGeneration(
             id=uuid.UUID(str(record.values["id"])),
             table=record.table,
             values=json.loads(json.dumps(dict(record.values), default=str)),
             activity=json.loads(json.dumps(dict(record.activity), default=str)),
-            target=self.target,
-            created_at=datetime.now(timezone.utc),
+            target=identity.store,
+            created_at=_now(),
             reason=reason,
+            user=identity.user,
         )
-        with _locked(self.path):
-            self._append(
-                {
-                    "event": "pending",
-                    "id": str(entry.id),
-                    "at": entry.created_at.isoformat(),
-                    "target": entry.target,
-                    "table": entry.table,
-                    "values": entry.values,
-                    "activity": entry.activity,
-                    "reason": reason,
-                }
-            )
-        return entry
 
-    def pending(self, *, all_stores: bool = False) -> list[PendingGeneration]:
-        """Entries not recorded yet (this store's, unless ``all_stores``), oldest first."""
-        with _locked(self.path):
-            entries = self._read()
-        mine = entries if all_stores else [e for e in entries if e.target == self.target]
-        return sorted(mine, key=lambda e: e.created_at)
+    def write(self, entry: PendingGeneration) -> None:
+        """Append ``entry`` and flush it to disk.
+
+        Raises :class:`~groqgen.StoreError` (``code="outbox_unwritable"``) when the disk refuses.
+        """
+        try:
+            with self._locked():
+                _append(self.path, [entry.line()])
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+
+    def add(self, record: ops.Record, reason: str) -> PendingGeneration:
+        """Append a generation to the journal and flush it to disk; returns the entry."""
+        entry = self.entry(record, reason)
+        self.write(entry)
+        return entry
 
     def mark_recorded(self, entry: PendingGeneration) -> None:
         """Note on disk that ``entry`` is stored."""
-        with _locked(self.path):
-            self._append({"event": "recorded", "id": str(entry.id), "at": _now()})
+        try:
+            with self._locked():
+                _append(self.path, [{"event": "recorded", "id": str(entry.id), "at": _now()}])
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+
+    def discard(self, entry_id: uuid.UUID | str) -> PendingGeneration:
+        """Drop a pending entry on purpose (any store's or user's); returns what was dropped.
+
+        Raises :class:`~groqgen.NotFound` when no pending entry has that id.
+        """
+        wanted = _valid_uuid(entry_id, "id")
+        try:
+            with self._locked():
+                journal = self._load()
+                dropped = next((e for e in journal.entries if e.id == wanted), None)
+                if dropped is None:
+                    raise NotFound(
+                        f"no outbox entry {wanted} is pending ('groqgen outbox list --all' shows "
+                        "every entry)"
+                    )
+                _append(self.path, [{"event": "dropped", "id": str(wanted), "at": _now()}])
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+        _log.info(
+            "dropped outbox entry %s (%s, generated %s) on purpose",
+            dropped.id,
+            dropped.table,
+            dropped.created_at.isoformat(),
+        )
+        return dropped
 
     def compact(self) -> None:
         """Rewrite the journal with only what is still pending (atomically)."""
-        with _locked(self.path):
-            entries = self._read()
-            temporary = self.path.with_suffix(".tmp")
-            with open(temporary, "w", encoding="utf-8") as out:
-                for e in entries:
-                    line = {
-                        "event": "pending",
-                        "id": str(e.id),
-                        "at": e.created_at.isoformat(),
-                        "target": e.target,
-                        "table": e.table,
-                        "values": e.values,
-                        "activity": e.activity,
-                        "reason": e.reason,
-                    }
-                    out.write(json.dumps(line, default=str, separators=(",", ":")) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-            _fsync_dir(self.path.parent)
+        try:
+            with self._locked():
+                _replace(self.path, [e.line() for e in self._load().entries])
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
 
-    def others(self) -> int:
-        """How many pending entries belong to other stores."""
-        return len(self.pending(all_stores=True)) - len(self.pending())
+    # -- reading --------------------------------------------------------------------------------
+
+    def _load(self) -> _Journal:
+        """Read the journal (the lock held); damaged lines are reported and set aside."""
+        try:
+            journal = _parse(_read(self.path))
+        except OSError as exc:
+            raise StoreError(f"the outbox at {self.path} could not be read ({_why(exc)})") from exc
+        if journal.damaged:
+            self._set_aside(journal)
+        return journal
+
+    def _set_aside(self, journal: _Journal) -> None:
+        at = _now().isoformat()
+        try:
+            _append(
+                self.rejects_path,
+                [
+                    {"at": at, "line": d.line, "why": d.reason, "text": d.text}
+                    for d in journal.damaged
+                ],
+            )
+            _replace(self.path, [e.line() for e in journal.entries])
+            where = f"moved to {self.rejects_path}"
+        except OSError as exc:
+            where = f"left in place and skipped (the rejects file could not be written: {exc})"
+        for damaged in journal.damaged:
+            _log.warning(
+                "outbox line %d is not a valid entry (%s); %s", damaged.line, damaged.reason, where
+            )
+
+    def read(self) -> tuple[list[PendingGeneration], list[DamagedLine]]:
+        """Every pending entry (every store's and user's), oldest first, and damaged lines.
+
+        The damaged lines are those this read found (and set aside).
+        """
+        with self._locked():
+            journal = self._load()
+        return sorted(journal.entries, key=lambda e: e.created_at), journal.damaged
+
+    def pending(self, *, all_accounts: bool = False) -> list[PendingGeneration]:
+        """Entries not recorded yet, oldest first.
+
+        Only this client's store and user's, unless ``all_accounts``.
+        """
+        entries, _ = self.read()
+        if all_accounts:
+            return entries
+        me = self.identity()
+        return [e for e in entries if e.belongs_to(me)]
+
+    def rejects(self) -> list[DamagedLine]:
+        """Every line ever set aside as damaged (the rejects file), oldest first."""
+        try:
+            data = _read(self.rejects_path)
+        except OSError as exc:
+            raise StoreError(f"{self.rejects_path} could not be read ({_why(exc)})") from exc
+        found: list[DamagedLine] = []
+        for raw in data.splitlines():
+            with contextlib.suppress(ValueError, TypeError, AttributeError, RecursionError):
+                item = json.loads(raw)
+                found.append(DamagedLine(int(item["line"]), str(item["why"]), str(item["text"])))
+        return found
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+class StoreWatch:
+    """What a run of store writes (a flush, a batch) has learnt about its store.
+
+    Once a write failed for want of the store (:func:`store_unavailable`, after its retries),
+    the rest of the run is not tried: each would wait a full timeout times attempts in vain.
+    """
+
+    def __init__(self) -> None:
+        self.down: BaseException | None = None
+
+    def saw(self, exc: BaseException) -> None:
+        """A write of this run failed with ``exc``."""
+        if self.down is None and store_unavailable(exc):
+            self.down = exc
+
+    def check(self) -> None:
+        """Raise, instead of trying the store, once it is known to be unavailable."""
+        if self.down is not None:
+            raise StoreError(
+                f"not tried: the store was unavailable earlier in this run ({self.down})",
+                transient=True,
+            )
+
+
+class Flush:
+    """One flush, decided once for both flavours.
+
+    Which entries to replay and what each outcome means are decided here; the sync and async
+    outbox clients only carry out the store writes::
+
+        flush = Flush(outbox)                       # reads the journal (file I/O)
+        for entry in flush.entries:
+            try: write(entry.to_record(), flush.watch)  # the store, with the client's retries
+            except Exception as exc: flush.failed(entry, exc)
+            else: flush.recorded(entry)             # notes it on disk
+        return flush.finish()                       # compacts the journal
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+        everything, set_aside = outbox.read()
+        me = outbox.identity()
+        self.entries = [e for e in everything if e.belongs_to(me)]
+        self.result = FlushResult(
+            left_for_others=len(everything) - len(self.entries), set_aside=set_aside
+        )
+        self.watch = StoreWatch()
+
+    def recorded(self, entry: PendingGeneration) -> None:
+        """``entry`` is stored: note it on disk."""
+        self._outbox.mark_recorded(entry)
+        self.result.recorded += 1
+
+    def failed(self, entry: PendingGeneration, exc: BaseException) -> None:
+        """``entry`` could not be recorded; it stays pending."""
+        self.watch.saw(exc)
+        permanent = not store_unavailable(exc)
+        self.result.failed.append(FlushFailure(entry, str(exc), permanent=permanent))
+
+    def finish(self) -> FlushResult:
+        """Drop what was recorded from the journal; the result."""
+        if self.result.recorded:
+            try:
+                self._outbox.compact()
+            except GroqgenError as exc:  # the journal is still right, only longer
+                _log.warning("the outbox could not be compacted: %s", exc)
+        return self.result
