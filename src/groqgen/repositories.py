@@ -327,11 +327,15 @@ class ProjectRequests(Requests[Project]):
         return self.delete(key, self._activity("project_deleted", key, f"Deleted project {key}"))
 
     def resource_counts(self, project_id: Any) -> Call[ResourceCounts]:
-        """The four counts of one project, in one round trip."""
+        """The four counts of one project, in one round trip; NotFound unless it is yours."""
         key = _uuid(project_id, "project_id")
-        return Call(
-            ops.ResourceCounts(key, ops.Scope(project_id=key)), ResourceCounts.model_validate
-        )
+
+        def read(row: dict[str, Any] | None) -> ResourceCounts:
+            if row is None:
+                raise NotFound(f"Project {key} not found (or not visible to the acting user)")
+            return ResourceCounts.model_validate(row)
+
+        return Call(ops.ResourceCounts(key, ops.Scope(project_id=key)), read)
 
 
 class ProfileRequests(Requests[Profile]):
@@ -343,7 +347,7 @@ class ProfileRequests(Requests[Profile]):
         def read(rows: list[dict[str, Any]]) -> Profile:
             return self._model(rows[0] if rows else None, "the acting user's profile")
 
-        return Call(ops.Select("profiles", ops.Scope(), 1), read)
+        return Call(ops.Select("profiles", ops.Scope(requires_user=True), 1), read)
 
     def update_me(self, changes: dict[str, Any]) -> Call[Profile]:
         """Change the acting user's full name and/or avatar URL."""
@@ -353,7 +357,10 @@ class ProfileRequests(Requests[Profile]):
                 "nothing to update: pass full_name= and/or avatar_url=", field="full_name"
             )
         values = validate_input(ProfileUpdate, **given).model_dump(include=set(given))
-        return self.update(None, values, None)
+        return Call(
+            ops.Update("profiles", None, ops.Scope(requires_user=True), values),
+            lambda row: self._model(row, "the acting user's profile"),
+        )
 
 
 class ActivityRequests(Requests[ActivityLog]):
@@ -515,7 +522,10 @@ class ProjectsRepository(Repository[Project]):
         self._run(self._requests.delete_project(id))
 
     def resource_counts(self, project_id: Any) -> ResourceCounts:
-        """Prompt, code generation, code review and test counts of a project, in one round trip."""
+        """Prompt, code generation, code review and test counts of a project, in one round trip.
+
+        ``NotFound`` when the project is missing or not the acting user's.
+        """
         return self._run(self._requests.resource_counts(project_id))
 
 
@@ -641,7 +651,10 @@ class AsyncProjectsRepository(AsyncRepository[Project]):
         await self._run(self._requests.delete_project(id))
 
     async def resource_counts(self, project_id: Any) -> ResourceCounts:
-        """Prompt, code generation, code review and test counts of a project, in one round trip."""
+        """Prompt, code generation, code review and test counts of a project, in one round trip.
+
+        ``NotFound`` when the project is missing or not the acting user's.
+        """
         return await self._run(self._requests.resource_counts(project_id))
 
 

@@ -44,7 +44,8 @@ def test_a_user_cannot_reach_another_users_rows(clients: tuple[Client, Client, C
     assert alice.prompts.count() == 0
     assert alice.prompts.count(project_id=project.id) == 0
     assert alice.projects.count() == 0
-    assert alice.projects.resource_counts(project.id).prompt_count == 0
+    with pytest.raises(NotFound):
+        alice.projects.resource_counts(project.id)
     assert bob.prompts.get(prompt.id) == prompt  # untouched
     assert bob.projects.get(project.id).name == "Bob's"
 

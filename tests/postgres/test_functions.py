@@ -152,8 +152,8 @@ def test_resource_counts_in_one_call_respects_rls(db: Any, user: uuid.UUID) -> N
             "test_count",
         ]
         assert cur.fetchall() == [(3, 2, 1, 0)]
-    with acting_as(db, new_user(db)):
-        assert db.execute(query, [project]).fetchall() == [(0, 0, 0, 0)]
+    with acting_as(db, new_user(db)):  # somebody else's project: no row at all
+        assert db.execute(query, [project]).fetchall() == []
 
 
 # The sign-up trigger and cascades -------------------------------------------------------------

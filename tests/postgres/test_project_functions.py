@@ -119,9 +119,9 @@ def test_delete_project_logs_then_deletes(db: Any, user: uuid.UUID) -> None:
 
 def test_anon_may_not_call_them(db: Any) -> None:
     for signature in (
-        "create_project(jsonb, jsonb)",
-        "update_project(uuid, jsonb, jsonb)",
-        "delete_project(uuid, jsonb)",
+        "create_project(jsonb, jsonb, uuid)",
+        "update_project(uuid, jsonb, jsonb, uuid)",
+        "delete_project(uuid, jsonb, uuid)",
     ):
         (allowed,) = db.execute(
             "select has_function_privilege('anon', %s, 'execute')", [f"public.{signature}"]

@@ -164,7 +164,7 @@ def test_authenticated_may_run_only_the_sdk_functions(db: Any) -> None:
         "where n.nspname = 'public' and has_function_privilege('anon', p.oid, 'execute')"
     ).fetchall()
     assert rows == []
-    for function in ("record_generation(text, jsonb, jsonb)", "resource_counts(uuid)"):
+    for function in ("record_generation(text, jsonb, jsonb, uuid)", "resource_counts(uuid, uuid)"):
         (allowed,) = db.execute(
             "select has_function_privilege('authenticated', %s, 'execute')", [f"public.{function}"]
         ).fetchone()

@@ -5,6 +5,10 @@ transaction (and, where the store allows, one round trip) and answers with plain
 dictionaries, counts, or ``None`` when no visible row matched. The operations hold no I/O, so
 every store — SQLite, PostgreSQL, Supabase, sync or async — is driven by the same repository
 code.
+
+Who owns what is decided here too, once for every store: :func:`row_filters` (which rows an
+operation may touch), :func:`owned_values` (whose a new row is) and :func:`acting_user_argument`
+(whom the SQL functions are told they act for).
 """
 
 from __future__ import annotations
@@ -12,8 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 from uuid import UUID
+
+from ..errors import ConfigurationError, PermissionDenied
+
+if TYPE_CHECKING:
+    from ..models import Table
 
 __all__ = [
     "Count",
@@ -27,6 +36,9 @@ __all__ = [
     "Scope",
     "Select",
     "Update",
+    "acting_user_argument",
+    "owned_values",
+    "row_filters",
 ]
 
 
@@ -36,11 +48,15 @@ class Scope:
 
     ``mine`` restricts to the acting user's rows (the store knows who that is; a service-role
     store acting for nobody in particular has no such restriction); ``project_id`` to one
-    project's rows.
+    project's rows. ``requires_user`` marks an operation on the acting user's own row (their
+    profile), which means nothing for a store acting for nobody in particular: it is refused
+    there rather than run over every user's rows. :func:`row_filters` spells a scope out as
+    conditions.
     """
 
     mine: bool = True
     project_id: UUID | None = None
+    requires_user: bool = False
 
 
 @dataclass(frozen=True)
@@ -138,3 +154,84 @@ class ResourceCounts:
 
 Operation = Union[Get, Select, Count, Insert, Update, Delete, Record, ResourceCounts]  # noqa: UP007
 """Any operation a store carries out."""
+
+
+# -- who owns what: one rule, applied by every store -------------------------------------------
+#
+# Row-level security scopes a signed-in user's requests, but the service role bypasses it. A
+# store that acts for one user with the service role (``service=True, user_id=`` on PostgreSQL,
+# a service-role key with ``user_id=`` on Supabase) must therefore spell the same scope out in
+# every request: these two functions are that scope, and the SQL functions of migration 0004
+# apply it on the server side. Only a service-role store acting for nobody in particular (the
+# administrator's mode) sees every user's rows.
+
+
+def row_filters(
+    table: Table[Any], scope: Scope, acting_user: UUID | None, row_id: UUID | None = None
+) -> list[tuple[str, UUID]]:
+    """The ``column = value`` conditions that pick the rows an operation may touch.
+
+    The row's id when one is named, the project when the scope names one, and the owner column
+    pinned to the acting user whenever one acts (row-level security or not).
+
+    Example:
+        >>> from groqgen.models import TABLES
+        >>> user = UUID(int=1)
+        >>> [column for column, _ in row_filters(TABLES["prompts"], Scope(), user)]
+        ['user_id']
+    """
+    if scope.requires_user and acting_user is None:
+        raise ConfigurationError(
+            "this client acts with the service role for no particular user, so it has no "
+            "profile of its own; create the client with user_id=...",
+            setting="user_id",
+        )
+    filters: list[tuple[str, UUID]] = []
+    if row_id is not None:
+        filters.append(("id", row_id))
+    if scope.project_id is not None:
+        filters.append(("project_id", scope.project_id))
+    if scope.mine and acting_user is not None:
+        filters.append((table.owner_column, acting_user))
+    return filters
+
+
+def owned_values(
+    table: Table[Any], values: Mapping[str, Any], acting_user: UUID | None
+) -> dict[str, Any]:
+    """``values`` of a new row of ``table``, owned by the acting user.
+
+    The owner column is filled in with the acting user; values that name another owner are
+    refused (``PermissionDenied``), whatever the role, so acting for a user never writes for
+    somebody else. With nobody acting (the service role for every user) the values must name
+    the owner themselves (``ConfigurationError`` otherwise).
+    """
+    data = dict(values)
+    owner = data.get(table.owner_column)
+    if acting_user is None:
+        if owner is None:
+            raise ConfigurationError(
+                "this client acts with the service role for no particular user, so it cannot "
+                "tell who owns a new row; create the client with user_id=...",
+                setting="user_id",
+            )
+        return data
+    if owner is not None and str(owner) != str(acting_user):
+        raise PermissionDenied(
+            f"not allowed: this client acts for user {acting_user} and cannot write a "
+            f"{table.name} row for user {owner}"
+        )
+    data[table.owner_column] = acting_user
+    return data
+
+
+def acting_user_argument(acting_user: UUID | None, *, service: bool) -> UUID | None:
+    """The ``acting_user`` argument for the SQL functions, or None to leave it out.
+
+    A signed-in user's request names its user in the JWT (``auth.uid()``), and row-level
+    security scopes it. A service-role request bypasses row-level security and its JWT names
+    nobody (a Supabase service key), so the functions are told whom it acts for and check
+    ownership themselves (migration 0004). Spelling it out also fails closed on a database
+    without 0004, whose functions do not take the argument, instead of crossing users.
+    """
+    return acting_user if service else None

@@ -45,7 +45,13 @@ _PRELUDE = (
 
 
 class PostgresDialect(SqlDialect):
-    """SQL for PostgreSQL, using the functions the migrations install."""
+    """SQL for PostgreSQL, using the functions the migrations install.
+
+    ``service``: the store acts with the service role, so the functions are told whom for.
+    """
+
+    def __init__(self, *, service: bool = False) -> None:
+        self.service = service
 
     def encode(self, table: Table[Any], column: str, value: Any) -> Any:
         """Wrap objects for ``jsonb`` columns; everything else adapts natively."""
@@ -70,14 +76,25 @@ class PostgresDialect(SqlDialect):
             return None
         return "user_id = (select p.user_id from public.projects p where p.id = %s)"
 
+    def _acting_user(self, user_id: UUID | None) -> tuple[str, list[Any]]:
+        """The ``acting_user`` argument of a call, if any (:func:`ops.acting_user_argument`)."""
+        acting = ops.acting_user_argument(user_id, service=self.service)
+        return ("", []) if acting is None else (", acting_user => %s::uuid", [acting])
+
     def record(self, op: ops.Record, user_id: UUID | None) -> Plan:
         """One call to ``public.record_generation``: row and entry, atomic and idempotent."""
         table = TABLES[op.table]
         values = self._owned(table, op.values, user_id)
         activity = self._owned(TABLES[self.activity_table], op.activity, user_id)
+        acting, acting_params = self._acting_user(user_id)
         statement = Statement(
-            "select public.record_generation(%s, %s::jsonb, %s::jsonb) as row",
-            [op.table, json.dumps(values, default=str), json.dumps(activity, default=str)],
+            f"select public.record_generation(%s, %s::jsonb, %s::jsonb{acting}) as row",
+            [
+                op.table,
+                json.dumps(values, default=str),
+                json.dumps(activity, default=str),
+                *acting_params,
+            ],
         )
         return Plan(
             (statement,),
@@ -86,11 +103,17 @@ class PostgresDialect(SqlDialect):
         )
 
     def resource_counts(self, op: ops.ResourceCounts, user_id: UUID | None) -> Plan:
-        """One call to ``public.resource_counts``; row-level security does the scoping."""
+        """One call to ``public.resource_counts``: no row when the project is not the caller's."""
+        acting, acting_params = self._acting_user(user_id)
         return Plan(
-            (Statement("select * from public.resource_counts(%s)", [op.project_id]),),
+            (
+                Statement(
+                    f"select * from public.resource_counts(%s{acting})",
+                    [op.project_id, *acting_params],
+                ),
+            ),
             write=False,
-            answer=lambda results: dict(results[0][0]),
+            answer=lambda results: dict(results[0][0]) if results[0] else None,
         )
 
 
@@ -209,6 +232,7 @@ class _Base:
         self.service = service
         self.pool_size = pool_size
         self.timeout = timeout
+        self.dialect = PostgresDialect(service=service)
         role = "service_role" if service else "authenticated"
         claims: dict[str, str] = {"role": role}
         if user_id is not None:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from ..errors import ConfigurationError
 from ..models import TABLES, Table
 from . import ops
 
@@ -95,7 +94,7 @@ class SqlDialect:
         )
 
     def resource_counts(self, op: ops.ResourceCounts, user_id: UUID | None) -> Plan:
-        """Compile :class:`ops.ResourceCounts`."""
+        """Compile :class:`ops.ResourceCounts`: no row when the project is not the caller's."""
         counts = []
         params: list[Any] = []
         for name, alias in (
@@ -107,10 +106,14 @@ class SqlDialect:
             where, where_params = self._where(TABLES[name], op.scope, user_id)
             counts.append(f'(select count(*) from "{name}" where {where}) as {alias}')
             params.extend(where_params)
+        project, project_params = self._where(
+            TABLES["projects"], ops.Scope(), user_id, op.project_id
+        )
+        sql = f'select {", ".join(counts)} from "projects" where {project}'
         return Plan(
-            (Statement("select " + ", ".join(counts), params),),
+            (Statement(sql, [*params, *project_params]),),
             write=False,
-            answer=lambda results: dict(results[0][0]),
+            answer=lambda results: dict(results[0][0]) if results[0] else None,
         )
 
     # -- compilation ---------------------------------------------------------------------------
@@ -142,18 +145,10 @@ class SqlDialect:
     def _where(
         self, table: Table[Any], scope: ops.Scope, user_id: UUID | None, row_id: UUID | None = None
     ) -> tuple[str, list[Any]]:
-        conditions: list[str] = []
-        params: list[Any] = []
-        if row_id is not None:
-            conditions.append("id = %s")
-            params.append(self._id(row_id))
-        if scope.project_id is not None:
-            conditions.append("project_id = %s")
-            params.append(self._id(scope.project_id))
-        if scope.mine and user_id is not None:
-            conditions.append(f"{table.owner_column} = %s")
-            params.append(self._id(user_id))
-        elif scope.project_id is not None:
+        filters = ops.row_filters(table, scope, user_id, row_id)
+        conditions = [f'"{column}" = %s' for column, _ in filters]
+        params: list[Any] = [self._id(value) for _, value in filters]
+        if scope.project_id is not None and table.owner_column not in dict(filters):
             owner = self.owner_of_project(table)
             if owner:
                 conditions.append(owner)
@@ -163,16 +158,7 @@ class SqlDialect:
     def _owned(
         self, table: Table[Any], values: Mapping[str, Any], user_id: UUID | None
     ) -> dict[str, Any]:
-        merged = {**self.insert_defaults(table), **values}
-        if table.owner_column == "user_id" and "user_id" not in merged:
-            if user_id is None:
-                raise ConfigurationError(
-                    "this client acts as the service role for no particular user, so it cannot "
-                    "tell who owns a new row; create the client with user_id=...",
-                    setting="user_id",
-                )
-            merged["user_id"] = user_id
-        return merged
+        return ops.owned_values(table, {**self.insert_defaults(table), **values}, user_id)
 
     def _insert(
         self, table: Table[Any], values: Mapping[str, Any], conflict: str = ""
@@ -183,21 +169,33 @@ class SqlDialect:
         sql = f'insert into "{table.name}" ({columns}) values ({marks}) {conflict} returning *'
         return Statement(sql, params)
 
-    def _activity_if(
-        self, activity: Mapping[str, Any] | None, user_id: UUID | None, condition: Statement
+    def _activity_of(
+        self,
+        activity: Mapping[str, Any] | None,
+        user_id: UUID | None,
+        table: Table[Any],
+        where: str,
+        params: Sequence[Any],
     ) -> list[Statement]:
-        """An activity insert that only happens when ``condition`` (a select) finds a row."""
+        """An activity entry about the row ``where`` picks, written only when there is one.
+
+        The entry is the row owner's: the acting user's, or, for the service role acting for
+        nobody in particular, whoever owns the row.
+        """
         if activity is None:
             return []
-        table = TABLES[self.activity_table]
-        values = self._owned(table, activity, user_id)
-        columns = ", ".join(f'"{c}"' for c in values)
+        log = TABLES[self.activity_table]
+        values = {**self.insert_defaults(log), **activity}
+        if user_id is not None:
+            values = ops.owned_values(log, values, user_id)
+        values.pop(log.owner_column, None)
+        columns = ", ".join(f'"{c}"' for c in (*values, log.owner_column))
         marks = ", ".join(["%s"] * len(values))
-        params = [self.encode(table, c, v) for c, v in values.items()]
         sql = (
-            f'insert into "{table.name}" ({columns}) select {marks} where exists ({condition.sql})'
+            f'insert into "{log.name}" ({columns}) '
+            f'select {marks}, "{table.owner_column}" from "{table.name}" where {where}'
         )
-        return [Statement(sql, [*params, *condition.params])]
+        return [Statement(sql, [*(self.encode(log, c, v) for c, v in values.items()), *params])]
 
     def _get(self, op: ops.Get, user_id: UUID | None) -> Plan:
         table = TABLES[op.table]
@@ -260,9 +258,8 @@ class SqlDialect:
             [*params, *where_params],
         )
         # After the update, the row is still visible exactly when the update found it.
-        seen = Statement(f'select 1 from "{table.name}" where {where}', where_params)
         return Plan(
-            (update, *self._activity_if(op.activity, user_id, seen)),
+            (update, *self._activity_of(op.activity, user_id, table, where, where_params)),
             write=True,
             answer=lambda results: self._row(table, _first(results)),
         )
@@ -272,9 +269,8 @@ class SqlDialect:
         where, params = self._where(table, op.scope, user_id, op.id)
         # The entry goes in first, while the row can still be seen; a project's deletion then
         # sets the entry's project_id to null through the foreign key.
-        seen = Statement(f'select 1 from "{table.name}" where {where}', params)
         delete = Statement(f'delete from "{table.name}" where {where} returning *', params)
-        statements = (*self._activity_if(op.activity, user_id, seen), delete)
+        statements = (*self._activity_of(op.activity, user_id, table, where, params), delete)
         return Plan(
             statements,
             write=True,

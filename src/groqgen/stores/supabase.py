@@ -107,29 +107,26 @@ def translate(exc: BaseException) -> BaseException:
     )
 
 
-def plan(op: ops.Operation, user_id: uuid.UUID | None) -> RestCall:
-    """The PostgREST request for ``op`` made by ``user_id`` (None: the service role, for all)."""
+def plan(op: ops.Operation, user_id: uuid.UUID | None, *, service: bool = False) -> RestCall:
+    """The PostgREST request for ``op`` made by ``user_id`` (None: the service role, for all).
+
+    ``service``: the request carries the service-role key, which bypasses row-level security:
+    filters name the acting user as they would for a signed-in user (:func:`ops.row_filters`),
+    and the SQL functions, which cannot learn the user from a service key's JWT, are told in
+    their ``acting_user`` argument (:func:`ops.acting_user_argument`).
+    """
     from postgrest.types import CountMethod, ReturnMethod
 
-    uid = None if user_id is None else str(user_id)
+    acting_user = ops.acting_user_argument(user_id, service=service)
+    acting = {} if acting_user is None else {"acting_user": str(acting_user)}
 
     def scoped(builder: Any, table: Table[Any], scope: ops.Scope) -> Any:
-        if scope.project_id is not None:
-            builder = builder.eq("project_id", str(scope.project_id))
-        if scope.mine and uid is not None:
-            builder = builder.eq(table.owner_column, uid)
+        for column, value in ops.row_filters(table, scope, user_id):
+            builder = builder.eq(column, str(value))
         return builder
 
     def owned(table: Table[Any], values: Any) -> dict[str, Any]:
-        data: dict[str, Any] = _plain(dict(values))
-        if table.owner_column == "user_id" and "user_id" not in data:
-            if uid is None:
-                raise ConfigurationError(
-                    "this client uses the service-role key for no particular user, so it cannot "
-                    "tell who owns a new row; create the client with user_id=...",
-                    setting="user_id",
-                )
-            data["user_id"] = uid
+        data: dict[str, Any] = _plain(ops.owned_values(table, values, user_id))
         return data
 
     def first(response: Any) -> Any:
@@ -178,10 +175,11 @@ def plan(op: ops.Operation, user_id: uuid.UUID | None) -> RestCall:
             "kind": op.table,
             "record": owned(table, op.values),
             "activity": owned(activity_table, op.activity),
+            **acting,
         }
         return RestCall(lambda rest: rest.rpc("record_generation", params), lambda r: r.data)
     if isinstance(op, ops.ResourceCounts):
-        params = {"project_id": str(op.project_id)}
+        params = {"project_id": str(op.project_id), **acting}
         return RestCall(lambda rest: rest.rpc("resource_counts", params), first)
     if isinstance(op, ops.Insert):
         table = TABLES[op.table]
@@ -189,7 +187,7 @@ def plan(op: ops.Operation, user_id: uuid.UUID | None) -> RestCall:
         if op.activity is not None:
             if op.table != "projects":
                 raise StoreError(f"no atomic insert-with-activity for {op.table} over PostgREST")
-            params = {"project": values, "activity": _plain(dict(op.activity))}
+            params = {"project": values, "activity": _plain(dict(op.activity)), **acting}
             return RestCall(lambda rest: rest.rpc("create_project", params), first)
         return RestCall(
             lambda rest: rest.from_(table.name).insert(
@@ -201,7 +199,12 @@ def plan(op: ops.Operation, user_id: uuid.UUID | None) -> RestCall:
         table = TABLES[op.table]
         values = _plain(dict(op.values))
         if op.activity is not None:
-            params = {"id": str(op.id), "changes": values, "activity": _plain(dict(op.activity))}
+            params = {
+                "id": str(op.id),
+                "changes": values,
+                "activity": _plain(dict(op.activity)),
+                **acting,
+            }
             return RestCall(lambda rest: rest.rpc("update_project", params), first)
 
         def update(rest: Any) -> Any:
@@ -214,7 +217,7 @@ def plan(op: ops.Operation, user_id: uuid.UUID | None) -> RestCall:
     # ops.Delete
     table = TABLES[op.table]
     if op.activity is not None:
-        params = {"id": str(op.id), "activity": _plain(dict(op.activity))}
+        params = {"id": str(op.id), "activity": _plain(dict(op.activity)), **acting}
         return RestCall(lambda rest: rest.rpc("delete_project", params), first)
     return RestCall(
         lambda rest: scoped(
@@ -294,7 +297,7 @@ class SupabaseStore(_Base):
 
     def execute(self, op: ops.Operation) -> Any:
         """Send ``op`` as one PostgREST request and return its answer."""
-        call = plan(op, self._acting())
+        call = plan(op, self._acting(), service=self.service)
         token = self._token()
         for attempt in range(2):
             try:
@@ -329,7 +332,7 @@ class AsyncSupabaseStore(_Base):
 
     async def execute(self, op: ops.Operation) -> Any:
         """Send ``op`` as one PostgREST request and return its answer."""
-        call = plan(op, self._acting())
+        call = plan(op, self._acting(), service=self.service)
         token = await self._token()
         for attempt in range(2):
             try:
