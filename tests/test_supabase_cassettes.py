@@ -4,19 +4,28 @@ tests/cassettes/supabase/session.yaml holds sign-up, sign-in, every repository v
 token refreshed mid-session, and sign-out, as a real client exchanged them with the Supabase
 stand-in (tests/supabase_peer.py), its address rewritten to a ``*.supabase.co`` project. The
 replay needs no server. Re-record with ``GROQGEN_RECORD_CASSETTES=1`` (needs PostgreSQL).
+
+The recorded tokens carry real expiry times (an hour after the recording), so the replay runs
+with the clocks that judge expiry frozen at the instant of the recording, read from the cassette
+itself: it passes on any date, and re-recording moves the instant with it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
+from email.utils import parsedate_to_datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import vcr
+import yaml
 
 from groqgen import Client, NotFound
+from groqgen.auth import REFRESH_MARGIN
 from groqgen.stores import ops
 
 CASSETTE = Path(__file__).parent / "cassettes" / "supabase" / "session.yaml"
@@ -93,6 +102,43 @@ EXPECTED = {
 }
 
 
+def _sessions() -> list[dict[str, Any]]:
+    """The sessions Supabase Auth handed out in the cassette, in order."""
+    found = []
+    for item in yaml.safe_load(CASSETTE.read_text())["interactions"]:
+        if "/auth/v1/" in item["request"]["uri"] and item["response"]["status"]["code"] == 200:
+            body = json.loads(item["response"]["body"]["string"] or "{}")
+            if "expires_at" in body:
+                found.append(body)
+    return found
+
+
+def recorded_at() -> int:
+    """The instant (epoch seconds) the cassette was recorded.
+
+    Auth's first session says it: ``expires_at`` is the server's clock at issue plus
+    ``expires_in``.
+    """
+    first = _sessions()[0]
+    return int(first["expires_at"]) - int(first["expires_in"])
+
+
+@pytest.fixture
+def recorded_clock(monkeypatch: pytest.MonkeyPatch) -> int:
+    """Freeze every clock that judges token expiry at the instant of the recording.
+
+    Two clocks do: groqgen's (``groqgen.auth._now``, before each request) and supabase_auth's
+    own, which ``sign_out`` consults through ``get_session()`` and which would otherwise spend
+    the refresh token on a refresh the cassette does not have.
+    """
+    from supabase_auth._sync import gotrue_client
+
+    instant = recorded_at()
+    monkeypatch.setattr("groqgen.auth._now", lambda: float(instant))
+    monkeypatch.setattr(gotrue_client, "time", SimpleNamespace(time=lambda: float(instant)))
+    return instant
+
+
 def _rewrite(peer_url: str) -> Any:
     def before(request: Any) -> Any:
         request.uri = request.uri.replace(peer_url, PROJECT_URL)
@@ -122,7 +168,7 @@ def test_record_the_session(migrated_url: str, tmp_path: Path) -> None:
     assert {k: v for k, v in seen.items() if k != "user"} == EXPECTED
 
 
-def test_replay_the_session(tmp_path: Path) -> None:
+def test_replay_the_session(tmp_path: Path, recorded_clock: int) -> None:
     anon_key = (CASSETTE.parent / "anon_key.txt").read_text().strip()
     with (
         vcr.use_cassette(str(CASSETTE), record_mode="none", match_on=["method", "host", "path"]),
@@ -132,9 +178,20 @@ def test_replay_the_session(tmp_path: Path) -> None:
     assert {k: v for k, v in seen.items() if k != "user"} == EXPECTED
 
 
-def test_the_cassette_is_in_the_documented_wire_format() -> None:
-    import yaml
+def test_the_recorded_instant_keeps_every_recorded_session_valid() -> None:
+    # Frozen at recorded_at(), every session in the cassette is unexpired (beyond groqgen's
+    # refresh margin), so the replay refreshes only where the recording did: after the 401.
+    instant = recorded_at()
+    sessions = _sessions()
+    assert len(sessions) == 3  # sign-up, sign-in, the one refresh
+    assert all(s["expires_at"] - instant > REFRESH_MARGIN for s in sessions)
+    # The same instant as the Date header the first answer was recorded with.
+    first = yaml.safe_load(CASSETTE.read_text())["interactions"][0]["response"]
+    date = parsedate_to_datetime(first["headers"]["date"][0])
+    assert abs(date.timestamp() - instant) <= 2
 
+
+def test_the_cassette_is_in_the_documented_wire_format() -> None:
     interactions = yaml.safe_load(CASSETTE.read_text())["interactions"]
     by_path: dict[str, list[Any]] = {}
     for item in interactions:

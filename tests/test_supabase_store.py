@@ -8,6 +8,7 @@ tests cover what is Supabase's own: sessions, refresh, keys and request counts.
 
 from __future__ import annotations
 
+import json
 import stat
 import threading
 import uuid
@@ -82,12 +83,16 @@ def test_the_session_file_is_private_and_the_next_client_picks_it_up(
         assert later.profiles.me() == me
 
 
-def test_a_token_about_to_expire_is_refreshed_before_the_request(peer: Any, tmp_path: Path) -> None:
-    peer.access_token_ttl = 30  # inside groqgen's one-minute margin
+def test_a_token_about_to_expire_is_refreshed_before_the_request(
+    peer: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    peer.access_token_ttl = 30  # refreshed in its last 5 seconds (tests/test_session_damage.py)
     with _client(peer, tmp_path) as client:
         email = _email()
         client.auth.sign_up(email, PASSWORD)
         client.auth.sign_in_with_password(email, PASSWORD)
+        expires_at = json.loads(session_path(tmp_path, peer.url).read_text())["expires_at"]
+        monkeypatch.setattr("groqgen.auth._now", lambda: expires_at - 3.0)
         refreshes = _counter(peer, "auth.token.refresh_token")
         client.prompts.count()
         assert _counter(peer, "auth.token.refresh_token") == refreshes + 1

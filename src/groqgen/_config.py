@@ -25,7 +25,12 @@ StoreKind = Literal["sqlite", "postgres", "supabase"]
 
 
 def default_home() -> Path:
-    """``GROQGEN_HOME``, else the platform's per-user data folder plus ``groqgen``."""
+    """``GROQGEN_HOME``, else the platform's per-user data folder plus ``groqgen``.
+
+    Only the path: nothing is created or checked here (``import groqgen`` and making a client
+    touch no file). Whatever first uses the home goes through :func:`groqgen._files.ensure_home`,
+    which creates it ``0700`` and refuses one that is not the user's alone.
+    """
     explicit = os.environ.get("GROQGEN_HOME")
     if explicit:
         return Path(explicit).expanduser()

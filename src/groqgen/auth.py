@@ -3,10 +3,16 @@
 ``client.auth`` wraps ``supabase_auth`` (the maintained successor of ``gotrue``) and fills in
 what it leaves to the caller:
 
-* the session lives in a file under ``GROQGEN_HOME``, written atomically with mode 0600, and
-  is picked up by the next process (a CLI after a notebook, or the other way round);
+* the session lives in a file under ``GROQGEN_HOME``, written atomically with mode 0600 (see
+  :mod:`groqgen._files`), and is picked up by the next process (a CLI after a notebook, or the
+  other way round); a session file another user owns or can write is refused;
+* a damaged session file (not UTF-8, not JSON, not a session) is reported in one sentence
+  (:class:`~groqgen.AuthenticationError`: sign in again), set aside beside it under a new name
+  for a look, and never blocks ``sign_out``;
 * no timer thread: before each request groqgen reads the stored session and, when the access
-  token expires within a minute, refreshes it — so a notebook left open for hours just works;
+  token expires within its refresh margin (a tenth of the token's lifetime, at least a few
+  seconds and at most a minute), refreshes it — so a notebook left open for hours just works,
+  and a short-lived token is not refreshed on every request;
 * refresh tokens rotate and a reused one is refused (Supabase may then revoke the whole
   session), so a refresh happens under an exclusive file lock and re-reads the file first:
   when another process refreshed meanwhile, its new token is used instead of spending the
@@ -16,20 +22,28 @@ what it leaves to the caller:
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import hashlib
 import json
+import math
 import os
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 from ._filelock import FileLock
+from ._files import ensure_home, existing_home, open_private, replace_private, set_aside
 from .errors import AuthenticationError, GroqgenError, RateLimited, ValidationError
 
 __all__ = ["AsyncSupabaseAuth", "SupabaseAuth", "session_path"]
 
-REFRESH_MARGIN = 60  # seconds before expiry at which a token is refreshed
+REFRESH_MARGIN = 60  # the most seconds before expiry at which a token is refreshed
+MIN_REFRESH_MARGIN = 5  # the fewest (unless the token lives less than twice as long)
+REFRESH_FRACTION = 0.1  # of the token's lifetime
+DAMAGED = "the saved Supabase session is damaged; sign in again"
 STORAGE_KEY = "supabase.auth.token"
 
 
@@ -39,36 +53,100 @@ def session_path(home: Path, supabase_url: str) -> Path:
     return Path(home) / f"supabase-session-{ref}.json"
 
 
+class _DamagedSession(AuthenticationError):
+    """The session file is not a session; it has been set aside."""
+
+
 class _SessionFile:
     """One session, as ``supabase_auth`` stores it, in a 0600 file replaced atomically."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def read(self) -> str | None:
+    def read(self) -> dict[str, Any] | None:
+        """The stored session, checked; None when there is none.
+
+        Raises:
+            AuthenticationError: the file is damaged (it is set aside first).
+            ConfigurationError: the home or the file is not the user's alone.
+        """
+        home = existing_home(self.path.parent)
+        if home is None:
+            return None
+        path = home / self.path.name
         try:
-            return self.path.read_text(encoding="utf-8") or None
+            fd = open_private(path, os.O_RDONLY)
         except FileNotFoundError:
             return None
+        with open(fd, "rb") as handle:
+            data = handle.read()
+            identity = _identity(os.fstat(handle.fileno()))
+        session = _parse_session(data)
+        if session is None:
+            self._set_aside(path, identity)
+        return session
+
+    def _set_aside(self, path: Path, identity: tuple[int, int]) -> None:
+        kept = ""
+        # Only the file that was read: another process may have signed in meanwhile.
+        with contextlib.suppress(OSError):
+            if _identity(os.lstat(path)) == identity:
+                kept = f" (the damaged file is kept as {set_aside(path, 'damaged').name})"
+        raise _DamagedSession(DAMAGED + kept)
 
     def write(self, value: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, value.encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, self.path)
+        replace_private(ensure_home(self.path.parent) / self.path.name, value.encode())
 
     def remove(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+        home = existing_home(self.path.parent)
+        if home is not None:
+            with contextlib.suppress(FileNotFoundError):
+                (home / self.path.name).unlink()
 
     def refresh_lock(self) -> FileLock:
         """The lock held while refreshing (between processes too)."""
         return FileLock(self.path.with_suffix(".refresh.lock"))
+
+
+def _identity(info: os.stat_result) -> tuple[int, int]:
+    return info.st_dev, info.st_ino
+
+
+def _parse_session(data: bytes) -> dict[str, Any] | None:
+    """The session in a session file's bytes, or None when they do not hold one.
+
+    Checks what groqgen relies on: the tokens, a numeric ``expires_at``, the user's UUID.
+    """
+    try:
+        session = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(session, dict):
+        return None
+    tokens = (session.get("access_token"), session.get("refresh_token"))
+    if not all(isinstance(token, str) and token for token in tokens):
+        return None
+    if _number(session.get("expires_at")) is None:
+        return None
+    user = session.get("user")
+    if not isinstance(user, dict) or not isinstance(user.get("id"), str):
+        return None
+    try:
+        uuid.UUID(user["id"])
+    except ValueError:
+        return None
+    return session
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _session_text(session: dict[str, Any] | None) -> str | None:
+    """What ``supabase_auth`` reads from its storage."""
+    return None if session is None else json.dumps(session)
 
 
 def _sync_storage(session_file: _SessionFile) -> Any:
@@ -76,7 +154,7 @@ def _sync_storage(session_file: _SessionFile) -> Any:
 
     class FileStorage(SyncSupportedStorage):
         def get_item(self, key: str) -> str | None:
-            return session_file.read()
+            return _session_text(session_file.read())
 
         def set_item(self, key: str, value: str) -> None:
             session_file.write(value)
@@ -92,7 +170,7 @@ def _async_storage(session_file: _SessionFile) -> Any:
 
     class FileStorage(AsyncSupportedStorage):
         async def get_item(self, key: str) -> str | None:
-            return session_file.read()
+            return _session_text(session_file.read())
 
         async def set_item(self, key: str, value: str) -> None:
             session_file.write(value)
@@ -131,12 +209,75 @@ def translate_auth_error(exc: BaseException) -> GroqgenError:
     return AuthenticationError(f"Supabase Auth failed: {type(exc).__name__}: {message}")
 
 
-def _expiring(raw: str | None) -> tuple[dict[str, Any] | None, bool]:
-    if not raw:
-        return None, False
-    session = json.loads(raw)
-    expires_at = session.get("expires_at") or 0
-    return session, expires_at - time.time() < REFRESH_MARGIN
+def _now() -> float:
+    """Seconds since the epoch: the clock every expiry comparison here reads.
+
+    The one seam for time in this module: a test replaying a recorded session replaces it
+    with the instant of the recording, so the recorded tokens never look expired.
+    """
+    return time.time()
+
+
+def token_lifetime(session: dict[str, Any]) -> float | None:
+    """How long the session's access token lives, in seconds, when known.
+
+    From ``expires_in`` (what Supabase Auth said when it issued the token), else from the
+    token's own ``iat`` and ``exp`` claims.
+    """
+    given = _number(session.get("expires_in"))
+    if given is not None and given > 0:
+        return given
+    claims = _claims(session.get("access_token"))
+    issued, expires = _number(claims.get("iat")), _number(claims.get("exp"))
+    if issued is None or expires is None or expires <= issued:
+        return None
+    return expires - issued
+
+
+def _claims(token: Any) -> dict[str, Any]:
+    """A JWT's claims, unverified (only to read its lifetime); empty when it is not a JWT."""
+    if not isinstance(token, str) or token.count(".") != 2:
+        return {}
+    payload = token.split(".")[1]
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (binascii.Error, ValueError, RecursionError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def refresh_margin(lifetime: float | None) -> float:
+    """Seconds before expiry from which a token with this lifetime is refreshed.
+
+    A tenth of the lifetime, at least :data:`MIN_REFRESH_MARGIN` and at most
+    :data:`REFRESH_MARGIN` (a one-hour token: a minute; a 30-second token: 5 s), and never more
+    than half the lifetime, so that a token just issued is used before it is refreshed. Unknown
+    lifetime: :data:`REFRESH_MARGIN`.
+
+    Example:
+        >>> refresh_margin(3600), refresh_margin(120), refresh_margin(30), refresh_margin(4)
+        (60.0, 12.0, 5.0, 2.0)
+    """
+    if lifetime is None:
+        return float(REFRESH_MARGIN)
+    margin = min(max(lifetime * REFRESH_FRACTION, MIN_REFRESH_MARGIN), REFRESH_MARGIN)
+    return float(min(margin, lifetime / 2))
+
+
+def _expiring(session: dict[str, Any] | None) -> bool:
+    """Whether the session's access token expires within its refresh margin."""
+    if session is None:
+        return False
+    remaining = float(session["expires_at"]) - _now()
+    return remaining < refresh_margin(token_lifetime(session))
+
+
+def _readable(session_file: _SessionFile) -> bool:
+    """Whether a session is stored and readable; a damaged one is set aside, and is not."""
+    try:
+        return session_file.read() is not None
+    except _DamagedSession:
+        return False
 
 
 class SupabaseAuth:
@@ -181,37 +322,41 @@ class SupabaseAuth:
         return response.user
 
     def sign_out(self) -> None:
-        """Sign out everywhere and forget the stored session."""
-        if self._file.read():
+        """Sign out everywhere and forget the stored session.
+
+        A damaged session file cannot sign anyone out on the server: it is set aside, and
+        signing out still succeeds here.
+        """
+        if _readable(self._file):
             self._call(self._gotrue.sign_out)
         self._file.remove()
 
     def user(self) -> Any:
         """The signed-in user, or None."""
-        if not self._file.read():
+        if self._file.read() is None:
             return None
         response = self._call(self._gotrue.get_user, self.access_token())
         return None if response is None else response.user
 
     def user_id(self) -> str | None:
         """The signed-in user's id from the stored session, without a request."""
-        session, _ = _expiring(self._file.read())
-        return None if session is None else session.get("user", {}).get("id")
+        session = self._file.read()
+        return None if session is None else str(session["user"]["id"])
 
     def access_token(self, *, rejected: str | None = None) -> str:
         """A valid access token, refreshed first when it expires soon (or was ``rejected``)."""
-        session, expiring = _expiring(self._file.read())
+        session = self._file.read()
         if session is None:
             raise AuthenticationError(
                 "not signed in: call client.auth.sign_in_with_password(email, password)"
             )
-        if not expiring and session["access_token"] != rejected:
+        if not _expiring(session) and session["access_token"] != rejected:
             return str(session["access_token"])
         with self._file.refresh_lock():
-            session, expiring = _expiring(self._file.read())  # another process may have refreshed
+            session = self._file.read()  # another process may have refreshed meanwhile
             if session is None:
                 raise AuthenticationError("signed out meanwhile; sign in again")
-            if not expiring and session["access_token"] != rejected:
+            if not _expiring(session) and session["access_token"] != rejected:
                 return str(session["access_token"])
             response = self._call(self._gotrue.refresh_session, session["refresh_token"])
             return str(response.session.access_token)
@@ -259,39 +404,43 @@ class AsyncSupabaseAuth:
         return response.user
 
     async def sign_out(self) -> None:
-        """Sign out everywhere and forget the stored session."""
-        if self._file.read():
+        """Sign out everywhere and forget the stored session.
+
+        A damaged session file cannot sign anyone out on the server: it is set aside, and
+        signing out still succeeds here.
+        """
+        if _readable(self._file):
             await self._call(self._gotrue.sign_out)
         self._file.remove()
 
     async def user(self) -> Any:
         """The signed-in user, or None."""
-        if not self._file.read():
+        if self._file.read() is None:
             return None
         response = await self._call(self._gotrue.get_user, await self.access_token())
         return None if response is None else response.user
 
     def user_id(self) -> str | None:
         """The signed-in user's id from the stored session, without a request."""
-        session, _ = _expiring(self._file.read())
-        return None if session is None else session.get("user", {}).get("id")
+        session = self._file.read()
+        return None if session is None else str(session["user"]["id"])
 
     async def access_token(self, *, rejected: str | None = None) -> str:
         """A valid access token, refreshed first when it expires soon (or was ``rejected``)."""
-        session, expiring = _expiring(self._file.read())
+        session = self._file.read()
         if session is None:
             raise AuthenticationError(
                 "not signed in: call await client.auth.sign_in_with_password(email, password)"
             )
-        if not expiring and session["access_token"] != rejected:
+        if not _expiring(session) and session["access_token"] != rejected:
             return str(session["access_token"])
         lock = self._file.refresh_lock()
         await asyncio.to_thread(lock.acquire)  # wait for another process without blocking the loop
         try:
-            session, expiring = _expiring(self._file.read())
+            session = self._file.read()
             if session is None:
                 raise AuthenticationError("signed out meanwhile; sign in again")
-            if not expiring and session["access_token"] != rejected:
+            if not _expiring(session) and session["access_token"] != rejected:
                 return str(session["access_token"])
             response = await self._call(self._gotrue.refresh_session, session["refresh_token"])
             return str(response.session.access_token)
