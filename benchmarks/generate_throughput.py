@@ -792,16 +792,16 @@ async def bench(config: Config, url: str, dbname: str) -> dict[str, Any]:
     # 2. groqgen with both transports, 3. the baseline; each as its own signed-up user.
     # Exactly what groqgen makes for itself: the aiohttp client by default, and the plain httpx
     # client it falls back to where httpx-aiohttp is missing.
-    from groqgen.transport import make_http_client
+    from groqgen.transport import make_async_http_client
 
     def aiohttp_client() -> Any:
-        return make_http_client(30.0, asynchronous=True)
+        return make_async_http_client(30.0)
 
     def httpx_client() -> Any:
         real = groq.DefaultAioHttpClient
         try:
             groq.DefaultAioHttpClient = _missing_aiohttp  # as if httpx-aiohttp were not installed
-            return make_http_client(30.0, asynchronous=True)
+            return make_async_http_client(30.0)
         finally:
             groq.DefaultAioHttpClient = real
 

@@ -145,14 +145,22 @@ class Blocking:
             attr, (AsyncRepository, AsyncGenerator, AsyncOutboxClient, AsyncSupabaseAuth)
         ):
             return Blocking(attr, self._loop)
-        if inspect.iscoroutinefunction(attr):
-            return lambda *a, **k: self._loop.run_until_complete(attr(*a, **k))
         if inspect.isasyncgenfunction(attr):
 
             async def collect(*a: Any, **k: Any) -> list[Any]:
                 return [item async for item in attr(*a, **k)]
 
             return lambda *a, **k: iter(self._loop.run_until_complete(collect(*a, **k)))
+        if inspect.ismethod(attr) or inspect.isfunction(attr):
+            # async def methods, and methods that return an awaitable (the generator's kinds)
+
+            def call(*a: Any, **k: Any) -> Any:
+                result = attr(*a, **k)
+                if inspect.isawaitable(result):
+                    return self._loop.run_until_complete(result)
+                return result
+
+            return call
         return attr
 
 
@@ -303,3 +311,61 @@ def _store_case(request: Any, tmp_path: Any, **options: Any) -> Iterator[StoreCa
             loop.close()
         else:
             client.close()
+
+
+# A second local user ------------------------------------------------------------------------------
+
+OTHER_USER = "groqgen-other"
+
+
+@dataclass(frozen=True)
+class LocalUser:
+    """Another, unprivileged account on this machine: someone who must not reach our files."""
+
+    name: str
+    uid: int
+    gid: int
+
+    def run(self, *command: str) -> Any:
+        """Run ``command`` as this user (``runuser``); returns the finished process."""
+        import subprocess
+
+        return subprocess.run(
+            ["runuser", "-u", self.name, "--", *command],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def other_user() -> LocalUser:
+    """A second, unprivileged local user, made with ``useradd`` when missing.
+
+    Needs root (CI runs as root) to create the account, make files it owns and act as it;
+    otherwise the tests that use it are skipped with the reason.
+    """
+    import pwd
+    import shutil
+    import subprocess
+
+    if os.name != "posix" or os.geteuid() != 0:
+        pytest.skip("acting as a second local user needs root (CI runs as root)")
+    if shutil.which("runuser") is None:
+        pytest.skip("runuser is not installed: cannot act as a second local user")
+    try:
+        entry = pwd.getpwnam(OTHER_USER)
+    except KeyError:
+        if shutil.which("useradd") is None:
+            pytest.skip(f"no user {OTHER_USER!r} and no useradd to create one")
+        made = subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if made.returncode != 0 and "already exists" not in made.stderr:
+            pytest.skip(f"cannot create a second local user: {made.stderr.strip()}")
+        entry = pwd.getpwnam(OTHER_USER)
+    return LocalUser(entry.pw_name, entry.pw_uid, entry.pw_gid)

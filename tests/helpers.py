@@ -37,3 +37,12 @@ def new_user(conn: Any, email: str | None = None, **metadata: Any) -> uuid.UUID:
         [user_id, email or f"{user_id.hex[:10]}@example.com", json.dumps(metadata)],
     )
     return user_id
+
+
+def swap_generation_store(client: Any, store: Any) -> None:
+    """Put ``store`` under everything that records generations: the generator (its checks and
+    its recorder) and the outbox client (flush)."""
+    generator = client.generate
+    generator._store = store
+    generator._recorder.store = store
+    client.outbox._recorder.store = store

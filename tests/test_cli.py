@@ -306,6 +306,69 @@ def test_an_unknown_choice_is_bad_input(cli: Any) -> None:
     assert "--tone" in one_line_error(run)
 
 
+# The four kinds' options are the request models' fields (the parser cannot import the models).
+
+KIND_MODELS = {
+    "prompt": "PromptFields",
+    "code": "CodeFields",
+    "review": "ReviewFields",
+    "tests": "TestsFields",
+}
+
+
+def _declared(kind: str) -> dict[str, Any]:
+    """The kind's request fields as its model declares them: name -> default, ... if required."""
+    from groqgen import models
+
+    declared = {}
+    for name, field in getattr(models, KIND_MODELS[kind]).model_fields.items():
+        if name == "project_id":  # --project, by id or name
+            continue
+        default = ... if field.is_required() else field.get_default(call_default_factory=True)
+        declared[name] = tuple(default) if isinstance(default, list) else default
+    return declared
+
+
+@pytest.mark.parametrize("kind", list(KIND_MODELS))
+def test_each_kinds_options_are_its_request_fields_in_order(kind: str) -> None:
+    from groqgen.cli import _KIND_FIELDS
+
+    assert list(_KIND_FIELDS[kind].items()) == list(_declared(kind).items())
+
+
+@pytest.mark.parametrize("kind", list(KIND_MODELS))
+def test_each_kinds_choices_are_its_models_vocabularies(kind: str) -> None:
+    import typing
+
+    from groqgen import models
+    from groqgen.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if a.dest == "command")
+    options = {a.dest: a for a in commands.choices[kind]._actions}  # type: ignore[attr-defined]
+    for name, field in getattr(models, KIND_MODELS[kind]).model_fields.items():
+        annotation = field.annotation
+        if typing.get_origin(annotation) is list:
+            (annotation,) = typing.get_args(annotation)
+        if typing.get_origin(annotation) is typing.Literal:
+            assert tuple(options[name].choices) == typing.get_args(annotation), name
+
+
+def test_the_parsed_defaults_are_the_models_defaults() -> None:
+    from groqgen.cli import build_parser
+
+    parser = build_parser()
+    prompt = vars(parser.parse_args(["prompt", "x"]))
+    assert {k: prompt[k] for k in _declared("prompt") if k != "topic"} == {
+        k: v for k, v in _declared("prompt").items() if k != "topic"
+    }
+    code = vars(parser.parse_args(["code", "x", "--language", "go"]))
+    assert code["framework"] == _declared("code")["framework"]
+    review = vars(parser.parse_args(["review", "app.py"]))
+    assert review["review_type"] == _declared("review")["review_type"]
+    tests = vars(parser.parse_args(["tests", "app.py"]))
+    assert tests["coverage"] == _declared("tests")["coverage"]
+
+
 def test_a_groq_failure_exits_1_with_one_line(cli: Any, groq_peer: Any, client: Any) -> None:
     groq_peer.script(status(401))
     run = cli("prompt", "release notes")

@@ -29,6 +29,7 @@ from tests.groq_peer import (
     slow,
     unavailable,
 )
+from tests.helpers import swap_generation_store
 
 CODE = "def add(a, b):\n    return a + b\n"
 CALLS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -304,7 +305,7 @@ def _swap_store(case: StoreCase, **options: Any) -> FlakyStore:
     client = getattr(case.client, "_target", case.client)
     generator = client.generate
     flaky = (AsyncFlakyStore if "async" in case.kind else FlakyStore)(generator._store, **options)
-    generator._store = flaky
+    swap_generation_store(client, flaky)
     return flaky
 
 

@@ -164,6 +164,12 @@ def test_a_project_update_knows_which_fields_were_given() -> None:
     assert update.model_fields_set == {"description"}
 
 
+def test_the_light_list_of_table_names_is_the_tables() -> None:
+    from groqgen.vocabularies import TABLE_NAMES
+
+    assert tuple(TABLES) == TABLE_NAMES
+
+
 def test_every_table_is_described_once() -> None:
     assert list(TABLES) == [
         "profiles",

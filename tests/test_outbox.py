@@ -26,6 +26,7 @@ import pytest
 from groqgen import (
     AsyncClient,
     Client,
+    ConfigurationError,
     NotFound,
     RecordingFailed,
     RecordingInterrupted,
@@ -42,6 +43,7 @@ from groqgen.outbox import (
 )
 from groqgen.stores import ops
 from tests.conftest import PASSWORD, Blocking, StoreCase, _store_case
+from tests.helpers import swap_generation_store
 
 TOPIC = "release notes"
 
@@ -93,7 +95,7 @@ def cut(client: Any) -> CutStore:
     wrapper = (AsyncCutStore if isinstance(_raw(client), AsyncClient) else CutStore)(
         generator._store
     )
-    generator._store = wrapper
+    swap_generation_store(_raw(client), wrapper)
     return wrapper
 
 
@@ -690,3 +692,41 @@ def test_cli_outbox_list_reports_damaged_lines_and_still_lists(
     assert len(out.strip().splitlines()) == 2  # the header and the good entry
     assert "line 2 (an array, not an entry object)" in err and REJECTS in err
     assert cli("outbox", "flush")[:2] == (0, "recorded 1, failed 0\n")
+
+
+# -- the outbox is its owner's alone (issue 10) -------------------------------------------------------
+
+
+def test_outbox_files_are_private_whatever_the_umask(
+    generator_case: StoreCase, tmp_path: Path
+) -> None:
+    old = os.umask(0)
+    try:
+        client = _raw(generator_case.client)
+        entry = client.generate._recorder.outbox.entry(
+            ops.Record("prompts", {"id": uuid.uuid4()}, {"id": uuid.uuid4()}), "test"
+        )
+        client.generate._recorder.outbox.write(entry)
+    finally:
+        os.umask(old)
+    home = client.settings.home
+    assert stat.S_IMODE((home / JOURNAL).stat().st_mode) == 0o600
+    assert stat.S_IMODE((home / "outbox.lock").stat().st_mode) == 0o600
+
+
+def test_a_planted_outbox_owned_by_another_user_is_refused(tmp_path: Path, other_user: Any) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    planted = home / JOURNAL
+    planted.write_text("")
+    os.chown(planted, other_user.uid, other_user.gid)
+    with Client(home=home) as client:
+        with pytest.raises(ConfigurationError):
+            client.outbox.pending()
+        entry = client.generate._recorder.outbox.entry(
+            ops.Record("prompts", {"id": uuid.uuid4()}, {"id": uuid.uuid4()}), "test"
+        )
+        with pytest.raises(StoreError) as info:
+            client.generate._recorder.outbox.write(entry)
+        assert info.value.code == UNWRITABLE
+    assert planted.read_text() == ""  # nothing of ours went into their file

@@ -310,3 +310,47 @@ def test_bad_input_is_refused_before_the_store_is_touched(
         call(client)
     assert info.value.field == field
     assert spy.calls == 0
+
+
+# The typed surface: each table's create() is its input model ---------------------------------------
+
+
+def _creates() -> list[tuple[Any, Any]]:
+    from groqgen import repositories as r
+
+    return [
+        (repository, TABLES[table].create)
+        for table, flavours in {
+            "prompts": (r.PromptsRepository, r.AsyncPromptsRepository),
+            "code_generations": (r.CodeGenerationsRepository, r.AsyncCodeGenerationsRepository),
+            "code_reviews": (r.CodeReviewsRepository, r.AsyncCodeReviewsRepository),
+            "tests": (r.TestsRepository, r.AsyncTestsRepository),
+        }.items()
+        for repository in flavours
+    ]
+
+
+@pytest.mark.parametrize(("repository", "model"), _creates(), ids=lambda v: v.__name__)
+def test_create_takes_exactly_the_fields_of_the_tables_input_model(
+    repository: Any, model: Any
+) -> None:
+    import inspect
+    import typing
+
+    parameters = dict(inspect.signature(repository.create).parameters)
+    parameters.pop("self")
+    assert set(parameters) == set(model.model_fields)
+    hints = typing.get_type_hints(repository.create)
+    for name, field in model.model_fields.items():
+        parameter = parameters[name]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
+        if field.is_required():
+            assert parameter.default is inspect.Parameter.empty, name
+        else:
+            default = field.get_default(call_default_factory=True)
+            expected = tuple(default) if isinstance(default, list) else default
+            assert parameter.default == expected, name
+        if typing.get_origin(field.annotation) is typing.Literal:  # a vocabulary
+            assert hints[name] == field.annotation, name
+        if typing.get_origin(field.annotation) is list:  # a list of a vocabulary's values
+            assert typing.get_args(hints[name]) == typing.get_args(field.annotation), name

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from groqgen import AsyncClient, Client
-from groqgen.transport import parse_duration, retry_after
+from groqgen.retry import parse_duration, retry_after
 
 
 def test_a_callers_http_client_carries_every_request_and_stays_open(

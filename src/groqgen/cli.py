@@ -62,7 +62,8 @@ from .errors import (
     TruncatedGeneration,
     ValidationError,
 )
-from .vocabularies import COVERAGES, PROMPT_TYPES, REVIEW_TYPES, TEST_TYPES, TONES
+from .presentation import Progress, is_terminal, progress_shown, shorten
+from .vocabularies import COVERAGES, PROMPT_TYPES, REVIEW_TYPES, TABLE_NAMES, TEST_TYPES, TONES
 
 if TYPE_CHECKING:
     from .client import Client
@@ -76,16 +77,6 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 """The input was refused before anything was sent or stored."""
 
-
-TABLE_NAMES = (
-    "profiles",
-    "projects",
-    "prompts",
-    "code_generations",
-    "code_reviews",
-    "tests",
-    "activity_logs",
-)
 
 LANGUAGES_BY_EXTENSION = {
     ".py": "python",
@@ -348,6 +339,101 @@ def _generation_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# -- the four kinds' options, from their request fields ------------------------------------------
+#
+# A kind's options are the fields its request model in groqgen.models declares (PromptFields,
+# CodeFields, ReviewFields, TestsFields; project_id is --project). They are written out here,
+# field -> default (``...`` where the field is required), because importing the models loads
+# pydantic, which 'groqgen --help' must not; tests/test_cli.py holds this table to the models.
+# Choices come from groqgen.vocabularies, the models' own Literals.
+
+_KIND_FIELDS: dict[str, dict[str, Any]] = {
+    "prompt": {
+        "topic": ...,
+        "prompt_type": "writing",
+        "tone": "professional",
+        "length": 50,
+        "additional_context": None,
+    },
+    "code": {"description": ..., "language": ..., "framework": "none", "additional_context": None},
+    "review": {"code": ..., "language": ..., "review_type": "general"},
+    "tests": {
+        "code": ...,
+        "language": ...,
+        "framework": "none",
+        "test_types": ("unit",),
+        "coverage": "moderate",
+        "additional_context": None,
+    },
+}
+"""Each generation kind's request fields and their defaults, as the models declare them."""
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "prompt_type": PROMPT_TYPES,
+    "tone": TONES,
+    "review_type": REVIEW_TYPES,
+    "test_types": TEST_TYPES,
+    "coverage": COVERAGES,
+}
+
+# How the command line spells and explains a field, where it says more than --field-name.
+_SPELLING: dict[str, dict[str, Any]] = {
+    "topic": {"help": "what the prompt is about"},
+    "description": {"help": "what the code should do"},
+    "language": {"help": "the language to write it in"},
+    "prompt_type": {"flags": ("--type", "--prompt-type")},
+    "review_type": {"flags": ("--type", "--review-type")},
+    "length": {"help": "10 to 100; about 4 words per unit"},
+    "framework": {"help": "framework or library"},
+    "test_types": {"flags": ("--test-type",), "help": "repeat for several"},
+    "additional_context": {"flags": ("--context",), "metavar": "TEXT"},
+}
+
+
+def _request_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """Add ``kind``'s request fields: its first (its subject) positional, the others as flags.
+
+    Code under review or test is read from a file (:func:`_code_source`), with its language
+    inferred from it and a test framework chosen for that language when not given.
+    """
+    fields = _KIND_FIELDS[kind]
+    reads_code = "code" in fields
+    for position, (name, default) in enumerate(fields.items()):
+        spelling = dict(_SPELLING.get(name, {}))
+        flags = spelling.pop("flags", (f"--{name.replace('_', '-')}",))
+        if name == "code":
+            _code_source(parser)
+        elif reads_code and name == "language":
+            continue  # given with --language by _code_source, or inferred from the file
+        elif position == 0:
+            parser.add_argument(name, metavar=name.upper(), **spelling)
+        elif reads_code and name == "framework":
+            parser.add_argument(
+                *flags, dest=name, help="test framework (default: the usual one for the language)"
+            )
+        elif default is ...:
+            parser.add_argument(*flags, dest=name, required=True, **spelling)
+        else:
+            parser.add_argument(*flags, dest=name, **_option_default(name, default, spelling))
+
+
+def _option_default(name: str, default: Any, spelling: dict[str, Any]) -> dict[str, Any]:
+    """An option's settings for a field with ``default``: its type, choices and help."""
+    settings: dict[str, Any] = {"choices": _CHOICES.get(name), **spelling}
+    if isinstance(default, tuple):  # a list: one value each time the option is given
+        settings.update(action="append", default=None)
+        shown = ", ".join(default)
+    else:
+        settings.update(default=default)
+        if isinstance(default, int):
+            settings.update(type=int)
+        shown = default
+    if shown is not None:
+        help_text = settings.get("help")
+        settings["help"] = f"{help_text} (default: {shown})" if help_text else f"(default: {shown})"
+    return settings
+
+
 def _code_source(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", metavar="FILE", help="file holding the code, or - for stdin")
     parser.add_argument(
@@ -400,47 +486,15 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    prompt = _leaf(commands, "prompt", _generate, help="generate a prompt about a topic")
-    prompt.add_argument("topic", metavar="TOPIC", help="what the prompt is about")
-    prompt.add_argument(
-        "--type", "--prompt-type", dest="prompt_type", choices=PROMPT_TYPES, default="writing"
-    )
-    prompt.add_argument("--tone", choices=TONES, default="professional")
-    prompt.add_argument(
-        "--length", type=int, default=50, help="10 to 100; about 4 words per unit (default: 50)"
-    )
-    prompt.add_argument("--context", dest="additional_context", metavar="TEXT")
-    _generation_options(prompt)
-
-    code = _leaf(commands, "code", _generate, help="generate code from a description")
-    code.add_argument("description", metavar="DESCRIPTION", help="what the code should do")
-    code.add_argument("--language", required=True)
-    code.add_argument("--framework", default="none", help="framework or library (default: none)")
-    code.add_argument("--context", dest="additional_context", metavar="TEXT")
-    _generation_options(code)
-
-    review = _leaf(commands, "review", _generate, help="review code from a file or stdin")
-    _code_source(review)
-    review.add_argument(
-        "--type", "--review-type", dest="review_type", choices=REVIEW_TYPES, default="general"
-    )
-    _generation_options(review)
-
-    tests = _leaf(commands, "tests", _generate, help="generate tests for code from a file or stdin")
-    _code_source(tests)
-    tests.add_argument(
-        "--framework", help="test framework (default: the usual one for the language)"
-    )
-    tests.add_argument(
-        "--test-type",
-        dest="test_types",
-        action="append",
-        choices=TEST_TYPES,
-        help="repeat for several (default: unit)",
-    )
-    tests.add_argument("--coverage", choices=COVERAGES, default="moderate")
-    tests.add_argument("--context", dest="additional_context", metavar="TEXT")
-    _generation_options(tests)
+    for kind, about in (
+        ("prompt", "generate a prompt about a topic"),
+        ("code", "generate code from a description"),
+        ("review", "review code from a file or stdin"),
+        ("tests", "generate tests for code from a file or stdin"),
+    ):
+        generate = _leaf(commands, kind, _generate, help=about)
+        _request_options(generate, kind)
+        _generation_options(generate)
 
     _leaf(commands, "models", _models, help="list the models Groq serves now")
 
@@ -474,8 +528,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     db = _group(commands, "db", help="PostgreSQL migrations")
-    _leaf(db, "migrate", _db_migrate, help="apply pending migrations to --database-url")
-    _leaf(db, "sql", _db_sql, help="print every migration as one SQL script (for Supabase)")
+    db_migrate = _leaf(
+        db,
+        "migrate",
+        _db_migrate,
+        help="apply pending migrations to --database-url; adopts the web app's tables in place",
+    )
+    db_migrate.add_argument(
+        "--dry-run", action="store_true", help="print what it would do; change nothing"
+    )
+    db_sql = _leaf(
+        db, "sql", _db_sql, help="print every migration as one SQL script (for Supabase)"
+    )
+    db_sql.add_argument(
+        "--adopt",
+        action="store_true",
+        help="print the adoption of the web app's tables instead (for the Supabase SQL editor)",
+    )
+    _leaf(
+        db,
+        "check",
+        _db_check,
+        help="report the database's state, drift and legacy rows breaking groqgen's rules "
+        "(exit 1 when it finds any)",
+    )
+    db_repair = _leaf(
+        db,
+        "repair",
+        _db_repair,
+        help="fix legacy rows that break groqgen's rules (keeping what changed), then "
+        "validate the rules",
+    )
+    db_repair.add_argument(
+        "--dry-run", action="store_true", help="list what it would change; change nothing"
+    )
 
     outbox = _group(commands, "outbox", help="generations paid for but not recorded yet")
     listing = _leaf(
@@ -540,11 +626,6 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _short(text: str | None, limit: int = 60) -> str:
-    line = " ".join((text or "").split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -572,7 +653,7 @@ class _Output:
     # made after this object was built is honoured.
 
     def write(self, text: str) -> None:
-        if _isatty(sys.stdout):
+        if is_terminal(sys.stdout):
             text = _visible(text)
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -583,7 +664,7 @@ class _Output:
     def note(self, text: str) -> None:
         """A status line for a person (stderr; silent under --json)."""
         if not self.json_mode:
-            print(_visible(text) if _isatty(sys.stderr) else text, file=sys.stderr)
+            print(_visible(text) if is_terminal(sys.stderr) else text, file=sys.stderr)
 
     def json(self, data: Any, *, indent: int | None = 2) -> None:
         self.line(json.dumps(data, default=_json_default, ensure_ascii=False, indent=indent))
@@ -592,7 +673,7 @@ class _Output:
         """A rich console on stdout, or None when output stays plain."""
         if self.color == "never" or self.json_mode:
             return None
-        if self.color == "auto" and (os.environ.get("NO_COLOR") or not _isatty(sys.stdout)):
+        if self.color == "auto" and (os.environ.get("NO_COLOR") or not is_terminal(sys.stdout)):
             return None
         try:
             from rich.console import Console  # type: ignore[import-not-found, unused-ignore]
@@ -640,13 +721,6 @@ class _Output:
         for row in (headers, *rows):
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
             self.line("  ".join(cells).rstrip())
-
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 # -- inputs ----------------------------------------------------------------------------------------
@@ -701,7 +775,7 @@ def _bounded_text(stream: IO[bytes], name: str) -> str:
 def _read_code(source: str) -> tuple[str, str | None]:
     """The code named by ``source`` (a path, or ``-`` for stdin) and its path, if any."""
     if source == "-":
-        if _isatty(sys.stdin):
+        if is_terminal(sys.stdin):
             print("reading code from stdin; end it with Ctrl-D", file=sys.stderr)
         binary = getattr(sys.stdin, "buffer", None)
         if binary is None:  # a text-only stand-in for stdin
@@ -734,31 +808,28 @@ def _code_inputs(args: argparse.Namespace) -> dict[str, Any]:
     return {"code": code, "language": language}
 
 
-# The options each kind passes through as they are (their argparse dest is the field name).
-_PLAIN_FIELDS = {
-    "prompt": ("topic", "prompt_type", "tone", "length", "additional_context"),
-    "code": ("description", "language", "framework", "additional_context"),
-    "review": ("review_type",),
-    "tests": ("coverage", "additional_context"),
-}
-
-
 def _inputs(args: argparse.Namespace) -> dict[str, Any]:
     """The generator call's inputs for this command, files read and defaults filled in."""
-    kind = args.command
-    inputs = {name: getattr(args, name) for name in _PLAIN_FIELDS[kind]}
-    if kind in ("prompt", "code"):
-        return inputs
-    inputs.update(_code_inputs(args))
-    if kind == "tests":
-        framework = args.framework or DEFAULT_TEST_FRAMEWORKS.get(inputs["language"].lower())
-        if not framework:
-            raise ValidationError(
-                f"no usual test framework is known for {inputs['language']}; pass --framework",
-                field="framework",
-            )
-        inputs.update(framework=framework, test_types=args.test_types or ["unit"])
+    fields = _KIND_FIELDS[args.command]
+    inputs = {name: getattr(args, name) for name in fields if name != "code"}
+    if "code" in fields:
+        inputs.update(_code_inputs(args))
+        if "framework" in fields and not inputs["framework"]:
+            inputs["framework"] = _usual_test_framework(inputs["language"])
+    for name, default in fields.items():
+        if isinstance(default, tuple) and not inputs[name]:
+            inputs[name] = list(default)
     return inputs
+
+
+def _usual_test_framework(language: str) -> str:
+    framework = DEFAULT_TEST_FRAMEWORKS.get(language.lower())
+    if not framework:
+        raise ValidationError(
+            f"no usual test framework is known for {language}; pass --framework",
+            field="framework",
+        )
+    return framework
 
 
 # -- the client ------------------------------------------------------------------------------------
@@ -815,7 +886,7 @@ class _StatusLine:
     """
 
     def __init__(self, out: _Output) -> None:
-        self.enabled = not out.json_mode and _isatty(sys.stderr)
+        self.enabled = not out.json_mode and is_terminal(sys.stderr)
         self._lock = threading.Lock()
         self._shown = ""
         self._timer: threading.Timer | None = None
@@ -890,7 +961,7 @@ def _generate(args: argparse.Namespace, out: _Output) -> int:
             return EXIT_OK
         # A stream is printed as it arrives only where someone watches it (or as JSON lines);
         # into a pipe or a file it prints what the plain command prints: the cleaned output.
-        live = args.stream and (out.json_mode or _isatty(sys.stdout))
+        live = args.stream and (out.json_mode or is_terminal(sys.stdout))
         try:
             if args.stream:
                 row = _stream(client, kind, options, out, live=live)
@@ -1038,7 +1109,7 @@ def _projects_list(args: argparse.Namespace, out: _Output) -> int:
         return EXIT_OK
     out.table(
         ("ID", "NAME", "CREATED", "DESCRIPTION"),
-        [(str(p.id), p.name, _when(p.created_at), _short(p.description)) for p in page.items],
+        [(str(p.id), p.name, _when(p.created_at), shorten(p.description)) for p in page.items],
     )
     if page.next_cursor:
         out.note(f"more: groqgen projects list --cursor {page.next_cursor}")
@@ -1092,38 +1163,12 @@ def _history(args: argparse.Namespace, out: _Output) -> int:
         return EXIT_OK
     out.table(
         ("WHEN", "ACTIVITY", "DESCRIPTION"),
-        [(_when(e.created_at), e.activity_type, _short(e.description, 80)) for e in entries],
+        [(_when(e.created_at), e.activity_type, shorten(e.description, 80)) for e in entries],
     )
     return EXIT_OK
 
 
 # -- export ----------------------------------------------------------------------------------------
-
-
-class _Progress:
-    """``exporting prompts 1500/3000`` on stderr when it is a terminal; silent otherwise."""
-
-    def __init__(self, out: _Output) -> None:
-        self.shown = not out.json_mode and _isatty(sys.stderr)
-        self.table, self.total, self.done = "", 0, 0
-
-    def start(self, table: str, total: int) -> None:
-        self.table, self.total, self.done = table, total, 0
-        self._draw()
-
-    def advance(self) -> None:
-        self.done += 1
-        if self.shown and (self.done % 200 == 0 or self.done == self.total):
-            self._draw()
-
-    def _draw(self) -> None:
-        if self.shown:
-            sys.stderr.write(f"\rexporting {self.table} {self.done}/{self.total}")
-            sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.shown:
-            sys.stderr.write("\n")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -1156,12 +1201,12 @@ def _export_rows(
 ) -> int:
     from .models import TABLES
 
-    progress = _Progress(out)
+    shown = not out.json_mode and progress_shown(None)
     written = 0
     for name in tables:
         repository = getattr(client, name)
-        if progress.shown:
-            progress.start(name, repository.count())
+        total = repository.count() if shown else 0  # counted only for a progress line
+        progress = Progress(total, shown, label=f"exporting {name}", failures=False, every=200)
         if form == "csv":
             writer = csv.writer(sink)
             writer.writerow(TABLES[name].columns)
@@ -1174,7 +1219,7 @@ def _export_rows(
                 sink.write(json.dumps(line, ensure_ascii=False) + "\n")
             written += 1
             progress.advance()
-        progress.finish()
+        progress.close()
     return written
 
 
@@ -1206,34 +1251,171 @@ def _export(args: argparse.Namespace, out: _Output) -> int:
 # -- database --------------------------------------------------------------------------------------
 
 
-def _db_migrate(args: argparse.Namespace, out: _Output) -> int:
-    from . import migrations
-
+def _database_url(args: argparse.Namespace, command: str) -> str:
+    """The database a ``db`` command works on; a missing or malformed URL is bad input."""
     url = args.database_url or os.environ.get("GROQGEN_DATABASE_URL")
     if not url:
         raise ValidationError(
-            "db migrate needs a database: pass --database-url or set GROQGEN_DATABASE_URL",
+            f"db {command} needs a database: pass --database-url or set GROQGEN_DATABASE_URL",
             field="database_url",
         )
-    applied = migrations.apply(url)
+    try:
+        import psycopg
+    except ImportError:  # the migrations module says how to install it
+        return str(url)
+    try:
+        psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        raise ValidationError(
+            "--database-url is not a PostgreSQL URL; expected "
+            "postgresql://user:password@host:port/dbname",
+            field="database_url",
+        ) from None
+    return str(url)
+
+
+def _db_migrate(args: argparse.Namespace, out: _Output) -> int:
+    from . import migrations
+
+    url = _database_url(args, "migrate")
+    if args.dry_run:
+        return _db_migrate_plan(migrations.plan(url), out)
+    applied = migrations.apply(url, progress=out.note)
     if out.json_mode:
         out.json({"applied": applied})
-    elif applied:
+        return EXIT_OK
+    if applied:
         out.line(f"applied migrations {', '.join(applied)}")
     else:
         out.line("the database is up to date; nothing to apply")
+    broken = migrations.unvalidated(url)
+    if broken:
+        out.line(
+            f"{_plural(len(broken), 'rule')} of groqgen's hold for new writes but existing rows "
+            f"break them ({', '.join(broken)}): 'groqgen db check' lists the rows, "
+            "'groqgen db repair' fixes them"
+        )
+    return EXIT_OK
+
+
+def _db_migrate_plan(plan: Any, out: _Output) -> int:
+    if out.json_mode:
+        out.json(plan.to_dict())
+        return EXIT_OK
+    out.line(f"-- groqgen db migrate --dry-run ({_STATE_WORDS[plan.state]}): nothing was changed")
+    if not plan.steps:
+        out.line("-- nothing to apply")
+    for number, step in enumerate(plan.steps, 1):
+        out.line(f"\n-- step {number} ({step.migration}): {step.action}")
+        out.line(step.sql.strip())
+    if plan.violations:
+        out.line("\n-- existing rows these rules will hold for new writes but leave unvalidated:")
+        for violation in plan.violations:
+            if violation.count:
+                out.line(f"--   {_violation_line(violation)}: {', '.join(violation.ids)}")
     return EXIT_OK
 
 
 def _db_sql(args: argparse.Namespace, out: _Output) -> int:
     from . import migrations
 
-    script = migrations.sql()
+    script = migrations.sql(adopt=args.adopt)
     if out.json_mode:
         out.json({"sql": script})
     else:
         out.write(script)
     return EXIT_OK
+
+
+_STATE_WORDS = {
+    "empty": "an empty database: `groqgen db migrate` installs groqgen's schema",
+    "web-app": "the web app's tables, not adopted yet",
+    "groqgen": "groqgen's schema",
+    "drifted": "groqgen's schema, with differences from a fresh install",
+    "unrecognised": "not a schema groqgen knows",
+}
+
+
+def _violation_line(violation: Any) -> str:
+    return (
+        f"{violation.rule} ({violation.table}): {violation.description} — "
+        f"{_plural(violation.count, 'row')}"
+    )
+
+
+def _db_check(args: argparse.Namespace, out: _Output) -> int:
+    from . import migrations
+
+    report = migrations.check(_database_url(args, "check"))
+    if out.json_mode:
+        out.json(report.to_dict())
+        return EXIT_OK if report.clean else EXIT_FAILURE
+    version = f" at version {report.version}" if report.version else ""
+    out.line(f"database: {_STATE_WORDS[report.state]}{version}")
+    if report.pending:
+        out.line(f"pending migrations: {', '.join(report.pending)}")
+    if report.drift:
+        out.line(f"differences from a fresh install ({len(report.drift)}):")
+        for line in report.drift:
+            out.line(f"  {line}")
+    if report.violations:
+        rows = sum(v.count for v in report.violations)
+        out.line(
+            f"legacy rows breaking groqgen's rules: {_plural(rows, 'row')} across "
+            f"{_plural(len(report.violations), 'rule')}"
+        )
+        for violation in report.violations:
+            out.line(f"  {_violation_line(violation)}")
+            for row_id in violation.ids:
+                out.line(f"    {row_id}")
+            if violation.count > len(violation.ids):
+                out.line(f"    … and {violation.count - len(violation.ids):,} more")
+        if report.state in ("groqgen", "drifted"):
+            out.line("'groqgen db repair --dry-run' shows how 'groqgen db repair' would fix them")
+    for note in report.notes:
+        out.line(note)
+    if report.clean:
+        out.line("clean: nothing to do")
+    return EXIT_OK if report.clean else EXIT_FAILURE
+
+
+def _shown(value: Any) -> str:
+    """A value before or after a repair, short enough for one line."""
+    if isinstance(value, str):
+        text = shorten(value, 40)
+        return f"{text!r}" + (f" ({len(value):,} characters)" if len(value) > 40 else "")
+    return shorten(json.dumps(value, ensure_ascii=False), 60)
+
+
+def _db_repair(args: argparse.Namespace, out: _Output) -> int:
+    from . import migrations
+
+    report = migrations.repair(_database_url(args, "repair"), dry_run=args.dry_run)
+    if out.json_mode:
+        out.json(report.to_dict())
+        return EXIT_FAILURE if report.unrepaired else EXIT_OK
+    verb = "would change" if report.dry_run else "changed"
+    if report.changes:
+        kept = "" if report.dry_run else " (each kept in groqgen.repair_log)"
+        out.line(f"{verb} {_plural(len(report.changes), 'value')}{kept}:")
+        for change in report.changes:
+            out.line(
+                f"  {change.table} {change.id} {change.column}: {_shown(change.before)} -> "
+                f"{_shown(change.after)}  [{change.rule}]"
+            )
+    else:
+        out.line("no legacy row needs a repair")
+    if report.validated:
+        out.line(
+            f"validated {_plural(len(report.validated), 'rule')}: {', '.join(report.validated)}"
+        )
+    for violation in report.unrepaired:
+        out.line(f"not repaired, a person decides: {_violation_line(violation)}")
+        for row_id in violation.ids:
+            out.line(f"    {row_id}")
+    if report.dry_run:
+        out.line("nothing was changed (--dry-run)")
+    return EXIT_FAILURE if report.unrepaired else EXIT_OK
 
 
 # -- outbox ----------------------------------------------------------------------------------------
@@ -1254,14 +1436,21 @@ def _outbox_list(args: argparse.Namespace, out: _Output) -> int:
         out.table(
             ("ID", "TABLE", "SINCE", "STORE", "USER", "WHY"),
             [
-                (str(e.id), e.table, _when(e.created_at), e.target, e.user or "?", _short(e.reason))
+                (
+                    str(e.id),
+                    e.table,
+                    _when(e.created_at),
+                    e.target,
+                    e.user or "?",
+                    shorten(e.reason),
+                )
                 for e in entries
             ],
         )
     elif entries:
         out.table(
             ("ID", "TABLE", "SINCE", "WHY"),
-            [(str(e.id), e.table, _when(e.created_at), _short(e.reason)) for e in entries],
+            [(str(e.id), e.table, _when(e.created_at), shorten(e.reason)) for e in entries],
         )
     if not entries:
         out.note(f"nothing is waiting in the outbox ({path})")
@@ -1306,7 +1495,7 @@ def _outbox_flush(args: argparse.Namespace, out: _Output) -> int:
             entry = failure.entry
             hint = f" [refused: 'groqgen outbox drop {entry.id}' removes it]"
             out.line(
-                f"  {entry.id} ({entry.table}): {_short(failure.error, 100)}"
+                f"  {entry.id} ({entry.table}): {shorten(failure.error, 100)}"
                 + (hint if failure.permanent else "")
             )
         if result.left_for_others:
@@ -1333,10 +1522,8 @@ def _outbox_drop(args: argparse.Namespace, out: _Output) -> int:
         out.json({"dropped": dropped})
         return EXIT_OK
     column = next(k.output_column for k in KINDS.values() if k.table == dropped.table)
-    text = str(dropped.values.get(column) or "")
-    out.line(
-        f"dropped {dropped.id} ({dropped.table}, since {_when(dropped.created_at)}): {_short(text)}"
-    )
+    text = shorten(str(dropped.values.get(column) or ""))
+    out.line(f"dropped {dropped.id} ({dropped.table}, since {_when(dropped.created_at)}): {text}")
     out.note("it will not be recorded; its text is gone from the outbox")
     return EXIT_OK
 
@@ -1365,7 +1552,7 @@ def _auth_login(args: argparse.Namespace, out: _Output) -> int:
             raise ValidationError("with --password-stdin, pass --email too", field="email")
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        if not _isatty(sys.stdin):
+        if not is_terminal(sys.stdin):
             raise ValidationError(
                 "no terminal to ask for the password on; pipe it in with --password-stdin",
                 field="password",
@@ -1538,7 +1725,7 @@ def _one_line(text: str) -> str:
 
 def _error(text: str) -> None:
     line = _one_line(text)
-    print(f"groqgen: error: {_visible(line) if _isatty(sys.stderr) else line}", file=sys.stderr)
+    print(f"groqgen: error: {_visible(line) if is_terminal(sys.stderr) else line}", file=sys.stderr)
 
 
 def _quiet_stdout() -> None:

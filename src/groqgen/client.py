@@ -25,43 +25,41 @@ from typing import Any
 from ._config import Settings, resolve
 from .catalog import GroqModel, ReasoningEffort
 from .errors import ConfigurationError
-from .generator import AsyncGenerator, AsyncOutboxClient, Generator, OutboxClient
-from .models import (
-    TABLES,
-    CodeGeneration,
-    CodeReview,
-    Prompt,
-    TestGeneration,
+from .generator import AsyncGenerator, Generator
+from .models import TABLES
+from .outbox import (
+    LOCAL_PROFILE,
+    SERVICE_ROLE,
+    AsyncOutboxClient,
+    Outbox,
+    OutboxClient,
+    store_identity,
 )
-from .outbox import LOCAL_PROFILE, SERVICE_ROLE, Outbox, store_identity
 from .repositories import (
     ActivityLogsRepository,
     ActivityRequests,
     AsyncActivityLogsRepository,
-    AsyncCreatableRepository,
+    AsyncCodeGenerationsRepository,
+    AsyncCodeReviewsRepository,
     AsyncProfilesRepository,
     AsyncProjectsRepository,
-    CreatableRepository,
+    AsyncPromptsRepository,
+    AsyncTestsRepository,
+    CodeGenerationsRepository,
+    CodeReviewsRepository,
     ProfileRequests,
     ProfilesRepository,
     ProjectRequests,
     ProjectsRepository,
+    PromptsRepository,
     Requests,
+    TestsRepository,
 )
+from .retry import RetryPolicy
+from .stores import AsyncStore, Store
 from .templates import Template
 
 __all__ = ["AsyncClient", "Client"]
-
-# table -> (what its repository decides, sync repository, async repository)
-_REPOSITORIES: dict[str, tuple[type[Requests[Any]], type[Any], type[Any]]] = {
-    "profiles": (ProfileRequests, ProfilesRepository, AsyncProfilesRepository),
-    "projects": (ProjectRequests, ProjectsRepository, AsyncProjectsRepository),
-    "prompts": (Requests, CreatableRepository, AsyncCreatableRepository),
-    "code_generations": (Requests, CreatableRepository, AsyncCreatableRepository),
-    "code_reviews": (Requests, CreatableRepository, AsyncCreatableRepository),
-    "tests": (Requests, CreatableRepository, AsyncCreatableRepository),
-    "activity_logs": (ActivityRequests, ActivityLogsRepository, AsyncActivityLogsRepository),
-}
 
 
 class _NoAuth:
@@ -82,11 +80,11 @@ class _NoAuth:
 
 
 class _ClientBase:
-    """Settings, store selection and repository wiring shared by both clients."""
+    """Settings, the store choice and every decision both clients share.
 
-    _asynchronous = False
-    generate: Any
-    outbox: Any
+    Each flavour names its own collaborators (store, sign-in, repositories, generator, outbox)
+    in :meth:`_connect`; nothing here asks which flavour it is.
+    """
 
     def __init__(
         self,
@@ -122,53 +120,54 @@ class _ClientBase:
             pool_size=pool_size,
             reasoning_effort=reasoning_effort,
         )
+        self._check_store_choice()
         self._http = http_client
         self._owns_http = False
         self.auth: Any = _NoAuth(self.settings.store_kind)
-        self._store = self._open_store(self.settings)
-        from .transport import RetryPolicy
+        self._policy = RetryPolicy(self.settings.max_retries)  # one policy: reads, writes, Groq
+        self._outbox = Outbox(self.settings.home, store_identity(self.settings), self._outbox_user)
+        self._connect(templates)
 
-        retry = RetryPolicy(self.settings.max_retries)  # one policy: reads, writes and Groq
-        for name, (requests, sync_repository, async_repository) in _REPOSITORIES.items():
-            repository = async_repository if self._asynchronous else sync_repository
-            setattr(self, name, repository(self._store, requests(TABLES[name]), retry))
-        outbox = Outbox(self.settings.home, store_identity(self.settings), self._outbox_user)
-        options: dict[str, Any] = {
-            "templates": templates,
-            "http_client": self._http,
-            "policy": retry,
-        }
-        if self._asynchronous:
-            generator = AsyncGenerator(self.settings, self._store, outbox, **options)
-            self.generate, self.outbox = generator, AsyncOutboxClient(outbox, generator)
-        else:
-            sync_generator = Generator(self.settings, self._store, outbox, **options)
-            self.generate, self.outbox = sync_generator, OutboxClient(outbox, sync_generator)
+    def _connect(self, templates: Mapping[str, Template] | None) -> None:
+        raise NotImplementedError
 
-    def _open_supabase(self, settings: Settings) -> Any:
-        from .stores import supabase
-        from .transport import make_http_client
+    def _check_store_choice(self) -> None:
+        settings = self.settings
+        if settings.store_kind == "sqlite" and (settings.user_id is not None or settings.service):
+            raise ConfigurationError(
+                "user_id= and service= choose who acts on a PostgreSQL database or Supabase "
+                "project; set database_url or SUPABASE_URL/SUPABASE_KEY too, or drop them",
+                setting="database_url",
+            )
 
-        url, key = settings.supabase_url or "", settings.supabase_key or ""
-        if self._http is None:  # one httpx client for PostgREST, Supabase Auth and Groq
-            self._http = make_http_client(settings.timeout, asynchronous=self._asynchronous)
-            self._owns_http = True
-        service = supabase.is_service_key(key)
-        if not service and settings.user_id is not None:
+    def _supabase_service(self) -> bool:
+        """Whether the Supabase key is the service role's (else: the anon key, sign in)."""
+        from .stores.supabase import is_service_key
+
+        service = is_service_key(self.settings.supabase_key or "")
+        if not service and self.settings.user_id is not None:
             raise ConfigurationError(
                 "user_id= needs the service-role key; with the anon key, sign in instead "
                 "(client.auth.sign_in_with_password)",
                 setting="SUPABASE_KEY",
             )
-        auth: Any = None
-        if not service:
-            from .auth import AsyncSupabaseAuth, SupabaseAuth
+        return service
 
-            auth_class = AsyncSupabaseAuth if self._asynchronous else SupabaseAuth
-            auth = auth_class(url, key, settings.home, self._http)
-            self.auth = auth
-        store_class = supabase.AsyncSupabaseStore if self._asynchronous else supabase.SupabaseStore
-        return store_class(url, key, auth=auth, user_id=settings.user_id, http_client=self._http)
+    def _shared_http(self, make: Any) -> Any:
+        """The caller's httpx client, else one made here for PostgREST, Auth and Groq alike."""
+        if self._http is None:
+            self._http = make(self.settings.timeout)
+            self._owns_http = True
+        return self._http
+
+    def _postgres_options(self) -> dict[str, Any]:
+        settings = self.settings
+        return {
+            "user_id": settings.user_id,
+            "service": settings.service,
+            "pool_size": settings.pool_size,
+            "timeout": settings.timeout,
+        }
 
     def _outbox_user(self) -> str | None:
         """Who this client's parked generations belong to, now.
@@ -185,34 +184,6 @@ class _ClientBase:
             return SERVICE_ROLE
         signed_in = self.auth.user_id()
         return None if signed_in is None else str(uuid.UUID(str(signed_in)))
-
-    def _open_store(self, settings: Settings) -> Any:
-        kind = settings.store_kind
-        if kind == "sqlite" and (settings.user_id is not None or settings.service):
-            raise ConfigurationError(
-                "user_id= and service= choose who acts on a PostgreSQL database or Supabase "
-                "project; set database_url or SUPABASE_URL/SUPABASE_KEY too, or drop them",
-                setting="database_url",
-            )
-        if kind == "supabase":
-            return self._open_supabase(settings)
-        if kind == "postgres":
-            from .stores import postgres
-
-            store_class = (
-                postgres.AsyncPostgresStore if self._asynchronous else postgres.PostgresStore
-            )
-            return store_class(
-                settings.database_url or "",
-                user_id=settings.user_id,
-                service=settings.service,
-                pool_size=settings.pool_size,
-                timeout=settings.timeout,
-            )
-        from .stores import sqlite
-
-        sqlite_class = sqlite.AsyncSQLiteStore if self._asynchronous else sqlite.SQLiteStore
-        return sqlite_class(settings.sqlite_path, timeout=settings.timeout)
 
     @property
     def model(self) -> str:
@@ -248,13 +219,58 @@ class Client(_ClientBase):
 
     profiles: ProfilesRepository
     projects: ProjectsRepository
-    prompts: CreatableRepository[Prompt]
-    code_generations: CreatableRepository[CodeGeneration]
-    code_reviews: CreatableRepository[CodeReview]
-    tests: CreatableRepository[TestGeneration]
+    prompts: PromptsRepository
+    code_generations: CodeGenerationsRepository
+    code_reviews: CodeReviewsRepository
+    tests: TestsRepository
     activity_logs: ActivityLogsRepository
     generate: Generator
     outbox: OutboxClient
+
+    def _connect(self, templates: Mapping[str, Template] | None) -> None:
+        store = self._store = self._open_store()
+        retry = self._policy
+        self.profiles = ProfilesRepository(store, ProfileRequests(TABLES["profiles"]), retry)
+        self.projects = ProjectsRepository(store, ProjectRequests(TABLES["projects"]), retry)
+        self.prompts = PromptsRepository(store, Requests(TABLES["prompts"]), retry)
+        self.code_generations = CodeGenerationsRepository(
+            store, Requests(TABLES["code_generations"]), retry
+        )
+        self.code_reviews = CodeReviewsRepository(store, Requests(TABLES["code_reviews"]), retry)
+        self.tests = TestsRepository(store, Requests(TABLES["tests"]), retry)
+        self.activity_logs = ActivityLogsRepository(
+            store, ActivityRequests(TABLES["activity_logs"]), retry
+        )
+        self.generate = Generator(
+            self.settings,
+            store,
+            self._outbox,
+            templates=templates,
+            http_client=self._http,
+            policy=retry,
+        )
+        self.outbox = OutboxClient(self._outbox, store, retry)
+
+    def _open_store(self) -> Store:
+        settings = self.settings
+        if settings.store_kind == "postgres":
+            from .stores.postgres import PostgresStore
+
+            return PostgresStore(settings.database_url or "", **self._postgres_options())
+        if settings.store_kind == "supabase":
+            from .auth import SupabaseAuth
+            from .stores.supabase import SupabaseStore
+            from .transport import make_http_client
+
+            url, key = settings.supabase_url or "", settings.supabase_key or ""
+            http = self._shared_http(make_http_client)
+            auth = None if self._supabase_service() else SupabaseAuth(url, key, settings.home, http)
+            if auth is not None:
+                self.auth = auth
+            return SupabaseStore(url, key, auth=auth, user_id=settings.user_id, http_client=http)
+        from .stores.sqlite import SQLiteStore
+
+        return SQLiteStore(settings.sqlite_path, timeout=settings.timeout)
 
     def models(self) -> list[GroqModel]:
         """The models Groq serves now, by id, from its ``/models`` endpoint.
@@ -300,17 +316,68 @@ class AsyncClient(_ClientBase):
         outbox: Generations paid for but not recorded yet (``pending``, ``flush``, ``discard``).
     """
 
-    _asynchronous = True
-
     profiles: AsyncProfilesRepository
     projects: AsyncProjectsRepository
-    prompts: AsyncCreatableRepository[Prompt]
-    code_generations: AsyncCreatableRepository[CodeGeneration]
-    code_reviews: AsyncCreatableRepository[CodeReview]
-    tests: AsyncCreatableRepository[TestGeneration]
+    prompts: AsyncPromptsRepository
+    code_generations: AsyncCodeGenerationsRepository
+    code_reviews: AsyncCodeReviewsRepository
+    tests: AsyncTestsRepository
     activity_logs: AsyncActivityLogsRepository
     generate: AsyncGenerator
     outbox: AsyncOutboxClient
+
+    def _connect(self, templates: Mapping[str, Template] | None) -> None:
+        store = self._store = self._open_store()
+        retry = self._policy
+        self.profiles = AsyncProfilesRepository(store, ProfileRequests(TABLES["profiles"]), retry)
+        self.projects = AsyncProjectsRepository(store, ProjectRequests(TABLES["projects"]), retry)
+        self.prompts = AsyncPromptsRepository(store, Requests(TABLES["prompts"]), retry)
+        self.code_generations = AsyncCodeGenerationsRepository(
+            store, Requests(TABLES["code_generations"]), retry
+        )
+        self.code_reviews = AsyncCodeReviewsRepository(
+            store, Requests(TABLES["code_reviews"]), retry
+        )
+        self.tests = AsyncTestsRepository(store, Requests(TABLES["tests"]), retry)
+        self.activity_logs = AsyncActivityLogsRepository(
+            store, ActivityRequests(TABLES["activity_logs"]), retry
+        )
+        self.generate = AsyncGenerator(
+            self.settings,
+            store,
+            self._outbox,
+            templates=templates,
+            http_client=self._http,
+            policy=retry,
+        )
+        self.outbox = AsyncOutboxClient(self._outbox, store, retry)
+
+    def _open_store(self) -> AsyncStore:
+        settings = self.settings
+        if settings.store_kind == "postgres":
+            from .stores.postgres import AsyncPostgresStore
+
+            return AsyncPostgresStore(settings.database_url or "", **self._postgres_options())
+        if settings.store_kind == "supabase":
+            from .auth import AsyncSupabaseAuth
+            from .stores.supabase import AsyncSupabaseStore
+            from .transport import make_async_http_client
+
+            url, key = settings.supabase_url or "", settings.supabase_key or ""
+            http = self._shared_http(make_async_http_client)
+            auth = (
+                None
+                if self._supabase_service()
+                else AsyncSupabaseAuth(url, key, settings.home, http)
+            )
+            if auth is not None:
+                self.auth = auth
+            return AsyncSupabaseStore(
+                url, key, auth=auth, user_id=settings.user_id, http_client=http
+            )
+        from .stores.sqlite import AsyncSQLiteStore
+
+        return AsyncSQLiteStore(settings.sqlite_path, timeout=settings.timeout)
 
     async def models(self) -> list[GroqModel]:
         """The models Groq serves now, by id (see :meth:`Client.models`)."""

@@ -27,6 +27,7 @@ from .models import (
     TestsFields,
     validate_input,
 )
+from .presentation import shorten
 from .stores import ops
 from .templates import DEFAULT_TEMPLATES, Template
 
@@ -208,11 +209,6 @@ class Kind:
         return TABLES[self.table].output_column or ""
 
 
-def _short(text: str, limit: int = 80) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 KINDS: Mapping[str, Kind] = {
     "prompt": Kind(
         "prompt",
@@ -220,7 +216,7 @@ KINDS: Mapping[str, Kind] = {
         PromptRequest,
         _prompt_fields,
         lambda request, text: clean_prompt(text),
-        lambda r: f"Generated a {r.prompt_type} prompt: {_short(r.topic)}",
+        lambda r: f"Generated a {r.prompt_type} prompt: {shorten(r.topic, 80)}",
     ),
     "code": Kind(
         "code",
@@ -228,7 +224,7 @@ KINDS: Mapping[str, Kind] = {
         CodeRequest,
         lambda request: {},
         lambda request, text: extract_code(text, request.language),
-        lambda r: f"Generated {r.language} code: {_short(r.description)}",
+        lambda r: f"Generated {r.language} code: {shorten(r.description, 80)}",
     ),
     "review": Kind(
         "review",

@@ -202,20 +202,6 @@ def _metadata_as_dict(value: Any) -> Any:
 # Rows: what the tables hold. Tolerant on read.
 
 
-def _cell(value: Any, limit: int = 80) -> str:
-    text = "" if value is None else str(value)
-    text = " ".join(text.split())
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return text.replace("|", "\\|")
-
-
-def _fence(text: str, language: str = "") -> str:
-    fence = "```"
-    while fence in text:
-        fence += "`"
-    return f"{fence}{language.lower()}\n{text.rstrip()}\n{fence}"
-
-
 class Row(BaseModel):
     """Base of every row model: an immutable record with an ``id`` and a ``created_at``.
 
@@ -228,21 +214,11 @@ class Row(BaseModel):
     id: UUID
     created_at: datetime
 
-    def _markdown_body(self) -> str | None:
-        return None
-
     def _repr_markdown_(self) -> str:
-        """Markdown for notebooks."""
-        title = f"**{type(self).__name__}** `{self.id}` · {self.created_at:%Y-%m-%d %H:%M}"
-        body = self._markdown_body()
-        if body is not None:
-            return f"{title}\n\n{body}"
-        rows = "\n".join(
-            f"| {name} | {_cell(getattr(self, name))} |"
-            for name in type(self).model_fields
-            if name not in ("id", "created_at")
-        )
-        return f"{title}\n\n| field | value |\n|---|---|\n{rows}"
+        """Markdown for notebooks (:func:`groqgen.presentation.row_markdown`)."""
+        from .presentation import row_markdown
+
+        return row_markdown(self)
 
 
 class Profile(Row):
@@ -276,12 +252,6 @@ class Prompt(Row):
     user_id: UUID
     project_id: UUID | None = None
 
-    def _markdown_body(self) -> str:
-        return (
-            f"*{_cell(self.topic)}* — {self.prompt_type}, {self.tone}, length {self.length}, "
-            f"`{self.model}`\n\n{self.generated_prompt}"
-        )
-
 
 class CodeGeneration(Row):
     """Generated code (table ``code_generations``)."""
@@ -295,12 +265,6 @@ class CodeGeneration(Row):
     user_id: UUID
     project_id: UUID | None = None
 
-    def _markdown_body(self) -> str:
-        return (
-            f"*{_cell(self.description)}* — {self.language} / {self.framework}, "
-            f"`{self.model}`\n\n{_fence(self.generated_code, self.language)}"
-        )
-
 
 class CodeReview(Row):
     """A code review (table ``code_reviews``); ``review_result`` is markdown."""
@@ -312,10 +276,6 @@ class CodeReview(Row):
     review_result: str
     user_id: UUID
     project_id: UUID | None = None
-
-    def _markdown_body(self) -> str:
-        heading = f"*{self.review_type} review* of {self.language} code, `{self.model}`"
-        return f"{heading}\n\n{self.review_result}"
 
 
 class TestGeneration(Row):
@@ -333,13 +293,6 @@ class TestGeneration(Row):
     generated_tests: str
     user_id: UUID
     project_id: UUID | None = None
-
-    def _markdown_body(self) -> str:
-        kinds = ", ".join(self.test_types)
-        return (
-            f"*{self.framework} tests* ({kinds}; {self.coverage}), `{self.model}`\n\n"
-            f"{_fence(self.generated_tests, self.language)}"
-        )
 
 
 class ActivityLog(Row):

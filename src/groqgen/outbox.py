@@ -31,8 +31,8 @@ What the journal survives:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -45,27 +45,45 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._filelock import FileLock
+from ._files import (
+    ensure_home,
+    existing_home,
+    fsync_dir,
+    open_private,
+    read_private,
+    replace_private,
+    write_all,
+)
 from .errors import (
     AuthenticationError,
     ConfigurationError,
     GroqgenError,
     NotFound,
+    RecordingFailed,
+    RecordingInterrupted,
     StoreError,
 )
 from .generation import KINDS
+from .presentation import shorten
 from .repositories import _uuid as _valid_uuid
+from .retry import RetryPolicy, async_retrying, retrying
 from .stores import ops
 
 if TYPE_CHECKING:
     from ._config import Settings
+    from .stores import AsyncStore, Store
 
 __all__ = [
+    "AsyncOutboxClient",
+    "AsyncRecorder",
     "DamagedLine",
     "FlushFailure",
     "FlushResult",
     "Identity",
     "Outbox",
+    "OutboxClient",
     "PendingGeneration",
+    "Recorder",
     "store_identity",
     "store_unavailable",
 ]
@@ -80,8 +98,6 @@ UNWRITABLE = "outbox_unwritable"
 """The ``code`` of the error raised when the outbox itself could not be written."""
 
 _GENERATION_TABLES = frozenset(kind.table for kind in KINDS.values())
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)  # never follow a link planted in the home
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _log = logging.getLogger("groqgen.outbox")
 
 
@@ -264,8 +280,7 @@ class _Journal:
 
 
 def _clip(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return shorten(repr(value), 40)
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -379,41 +394,10 @@ def _encode(lines: Iterable[Mapping[str, Any]]) -> bytes:
     )
 
 
-def _open(path: Path, flags: int) -> int:
-    fd = os.open(path, flags | _NOFOLLOW | _CLOEXEC, 0o600)
-    try:
-        if hasattr(os, "fchmod") and os.fstat(fd).st_mode & 0o077:
-            os.fchmod(fd, 0o600)  # whatever the umask: the outbox is its owner's alone
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    """Write every byte, or raise: a short write is followed up, a write of nothing is an error."""
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError(errno.ENOSPC, "the disk took none of the data (short write)")
-        view = view[written:]
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name == "nt":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _append(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
     """Append whole lines and flush them to disk; on failure nothing of them is left behind."""
     data = _encode(lines)
-    fd = _open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+    fd = open_private(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
     try:
         size = os.fstat(fd).st_size
         if size:
@@ -421,7 +405,7 @@ def _append(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
             if os.read(fd, 1) != b"\n":
                 data = b"\n" + data  # after a torn line: start on a line of our own
         try:
-            _write_all(fd, data)
+            write_all(fd, data)
             os.fsync(fd)
         except OSError:
             with contextlib.suppress(OSError):
@@ -430,44 +414,17 @@ def _append(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
     finally:
         os.close(fd)
     if size == 0:
-        _fsync_dir(path.parent)
-
-
-def _replace(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
-    """Rewrite ``path`` atomically through a temporary file only this call can have made."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    fd = _open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-    try:
-        try:
-            _write_all(fd, _encode(lines))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _read(path: Path) -> bytes:
-    try:
-        fd = _open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return b""
-    with open(fd, "rb") as journal:
-        return journal.read()
+        fsync_dir(path.parent)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _why(exc: OSError) -> str:
-    if exc.errno == errno.ELOOP:
-        return "it is a symbolic link, which groqgen never follows in its home: remove it"
-    return exc.strerror or str(exc)
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    return str(exc)
 
 
 class Outbox:
@@ -500,7 +457,14 @@ class Outbox:
         """An exclusive lock on the journal (between processes too); not reentrant."""
         return FileLock(self.path.with_suffix(".lock"))
 
-    def _unwritable(self, exc: OSError) -> StoreError:
+    def _journal(self) -> Path:
+        """The journal's real path, in a home checked to be its owner's alone (made if new)."""
+        return ensure_home(self.path.parent) / JOURNAL
+
+    def _rejects(self) -> Path:
+        return ensure_home(self.path.parent) / REJECTS
+
+    def _unwritable(self, exc: BaseException) -> StoreError:
         return StoreError(
             f"the outbox at {self.path} could not be written ({_why(exc)}); free some disk space "
             "or check the folder's permissions",
@@ -530,8 +494,8 @@ class Outbox:
         """
         try:
             with self._locked():
-                _append(self.path, [entry.line()])
-        except OSError as exc:
+                _append(self._journal(), [entry.line()])
+        except (OSError, ConfigurationError) as exc:
             raise self._unwritable(exc) from exc
 
     def add(self, record: ops.Record, reason: str) -> PendingGeneration:
@@ -544,8 +508,8 @@ class Outbox:
         """Note on disk that ``entry`` is stored."""
         try:
             with self._locked():
-                _append(self.path, [{"event": "recorded", "id": str(entry.id), "at": _now()}])
-        except OSError as exc:
+                _append(self._journal(), [{"event": "recorded", "id": str(entry.id), "at": _now()}])
+        except (OSError, ConfigurationError) as exc:
             raise self._unwritable(exc) from exc
 
     def discard(self, entry_id: uuid.UUID | str) -> PendingGeneration:
@@ -563,8 +527,8 @@ class Outbox:
                         f"no outbox entry {wanted} is pending ('groqgen outbox list --all' shows "
                         "every entry)"
                     )
-                _append(self.path, [{"event": "dropped", "id": str(wanted), "at": _now()}])
-        except OSError as exc:
+                _append(self._journal(), [{"event": "dropped", "id": str(wanted), "at": _now()}])
+        except (OSError, ConfigurationError) as exc:
             raise self._unwritable(exc) from exc
         _log.info(
             "dropped outbox entry %s (%s, generated %s) on purpose",
@@ -578,8 +542,8 @@ class Outbox:
         """Rewrite the journal with only what is still pending (atomically)."""
         try:
             with self._locked():
-                _replace(self.path, [e.line() for e in self._load().entries])
-        except OSError as exc:
+                replace_private(self._journal(), _encode(e.line() for e in self._load().entries))
+        except (OSError, ConfigurationError) as exc:
             raise self._unwritable(exc) from exc
 
     # -- reading --------------------------------------------------------------------------------
@@ -587,7 +551,9 @@ class Outbox:
     def _load(self) -> _Journal:
         """Read the journal (the lock held); damaged lines are reported and set aside."""
         try:
-            journal = _parse(_read(self.path))
+            home = existing_home(self.path.parent)
+            data = (read_private(home / JOURNAL) if home is not None else None) or b""
+            journal = _parse(data)
         except OSError as exc:
             raise StoreError(f"the outbox at {self.path} could not be read ({_why(exc)})") from exc
         if journal.damaged:
@@ -598,15 +564,15 @@ class Outbox:
         at = _now().isoformat()
         try:
             _append(
-                self.rejects_path,
+                self._rejects(),
                 [
                     {"at": at, "line": d.line, "why": d.reason, "text": d.text}
                     for d in journal.damaged
                 ],
             )
-            _replace(self.path, [e.line() for e in journal.entries])
+            replace_private(self._journal(), _encode(e.line() for e in journal.entries))
             where = f"moved to {self.rejects_path}"
-        except OSError as exc:
+        except (OSError, ConfigurationError) as exc:
             where = f"left in place and skipped (the rejects file could not be written: {exc})"
         for damaged in journal.damaged:
             _log.warning(
@@ -636,7 +602,8 @@ class Outbox:
     def rejects(self) -> list[DamagedLine]:
         """Every line ever set aside as damaged (the rejects file), oldest first."""
         try:
-            data = _read(self.rejects_path)
+            home = existing_home(self.path.parent)
+            data = (read_private(home / REJECTS) if home is not None else None) or b""
         except OSError as exc:
             raise StoreError(f"{self.rejects_path} could not be read ({_why(exc)})") from exc
         found: list[DamagedLine] = []
@@ -714,3 +681,222 @@ class Flush:
             except GroqgenError as exc:  # the journal is still right, only longer
                 _log.warning("the outbox could not be compacted: %s", exc)
         return self.result
+
+
+# -- recording: write under the retry policy, park what the store would not take ---------------
+
+
+class _RecorderBase:
+    """What both recorder flavours decide: where a paid generation goes when it is not stored."""
+
+    def __init__(self, outbox: Outbox, policy: RetryPolicy) -> None:
+        self.outbox = outbox
+        self.policy = policy
+
+    def _parked(self, record: ops.Record, cause: BaseException) -> RecordingFailed:
+        """Put a paid generation the store did not record in the outbox (file I/O only).
+
+        Returns the error to raise: where the result is kept, or, when the outbox could not be
+        written either, that the exception's ``result`` is its only copy.
+        """
+        entry = self.outbox.entry(record, str(cause))
+        try:
+            self.outbox.write(entry)
+        except StoreError as unwritable:
+            return RecordingFailed(
+                f"the generation succeeded but could not be recorded ({cause}), and {unwritable}; "
+                "the result exists only on this exception (.result): keep it",
+                result=entry,
+                code=UNWRITABLE,
+            )
+        return RecordingFailed(
+            f"the generation succeeded but could not be recorded ({cause}); it is safe in the "
+            f"outbox at {self.outbox.path}: call client.outbox.flush() once the store is back",
+            result=entry,
+            code=getattr(cause, "code", None),
+        )
+
+    def _interrupted(self, record: ops.Record, interrupt: BaseException) -> BaseException:
+        """Park a paid generation whose recording was interrupted; returns what to raise.
+
+        File I/O only, never awaited, so a cancelled task cannot be cancelled out of it. A
+        ``KeyboardInterrupt`` becomes :class:`~groqgen.RecordingInterrupted` (still a
+        ``KeyboardInterrupt``) saying where the result is; a cancellation stays as it is.
+        """
+        entry = self.outbox.entry(
+            record, f"interrupted while recording ({type(interrupt).__name__})"
+        )
+        path: Path | None = self.outbox.path
+        try:
+            self.outbox.write(entry)
+            where = f"is kept in the outbox at {path}"
+        except StoreError as exc:
+            path, where = None, f"could not be kept in the outbox ({exc})"
+        message = f"interrupted after Groq answered; the paid generation {entry.id} {where}"
+        if not isinstance(interrupt, KeyboardInterrupt):
+            _log.warning(message)  # a cancellation cannot carry it: say it here
+            return interrupt
+        replacement = RecordingInterrupted(message, result=entry, path=path)
+        replacement.__cause__ = interrupt
+        return replacement
+
+
+class Recorder(_RecorderBase):
+    """Writes records to a store under the client's retry policy; parks what fails."""
+
+    def __init__(self, outbox: Outbox, store: Store, policy: RetryPolicy) -> None:
+        super().__init__(outbox, policy)
+        self.store = store
+
+    def write(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
+        """Write ``record`` with retries (none once ``watch`` saw the store down)."""
+        if watch is not None:
+            watch.check()
+        stop_when = None if watch is None else (lambda: watch.down is not None)
+        try:
+            for attempt in retrying(self.policy, stop_when=stop_when):
+                with attempt:
+                    row = self.store.execute(record)
+        except Exception as exc:
+            if watch is not None:
+                watch.saw(exc)
+            raise
+        return row
+
+    def record(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
+        """Write a paid generation; on failure or interrupt it is parked in the outbox first."""
+        try:
+            return self.write(record, watch)
+        except Exception as exc:
+            raise self._parked(record, exc) from exc
+        except BaseException as exc:  # Ctrl-C: Groq was paid, so the result is parked first
+            raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
+
+
+class AsyncRecorder(_RecorderBase):
+    """:class:`Recorder` for asyncio (the outbox's file I/O runs in a worker thread)."""
+
+    def __init__(self, outbox: Outbox, store: AsyncStore, policy: RetryPolicy) -> None:
+        super().__init__(outbox, policy)
+        self.store = store
+
+    async def write(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
+        """Write ``record`` with retries (none once ``watch`` saw the store down)."""
+        if watch is not None:
+            watch.check()
+        stop_when = None if watch is None else (lambda: watch.down is not None)
+        try:
+            async for attempt in async_retrying(self.policy, stop_when=stop_when):
+                with attempt:
+                    row = await self.store.execute(record)
+        except Exception as exc:
+            if watch is not None:
+                watch.saw(exc)
+            raise
+        return row
+
+    async def record(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
+        """Write a paid generation; on failure or cancellation it is parked in the outbox."""
+        try:
+            return await self.write(record, watch)
+        except Exception as exc:
+            raise await asyncio.to_thread(self._parked, record, exc) from exc
+        except BaseException as exc:  # cancelled, or Ctrl-C: parked first, without awaiting
+            raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
+
+
+# -- client.outbox -------------------------------------------------------------------------------
+
+
+class _OutboxClientBase:
+    """What both flavours of ``client.outbox`` show: where the journal is, whose it is."""
+
+    outbox: Outbox
+
+    @property
+    def path(self) -> Path:
+        """Where the journal lives."""
+        return self.outbox.path
+
+    @property
+    def rejects_path(self) -> Path:
+        """Where damaged journal lines are set aside."""
+        return self.outbox.rejects_path
+
+    def identity(self) -> Identity:
+        """The store and user this client flushes for."""
+        return self.outbox.identity()
+
+
+class OutboxClient(_OutboxClientBase):
+    """``client.outbox``: generations that are paid for but not recorded yet."""
+
+    def __init__(self, outbox: Outbox, store: Store, policy: RetryPolicy) -> None:
+        self.outbox = outbox
+        self._recorder = Recorder(outbox, store, policy)
+
+    def pending(self, *, all_accounts: bool = False) -> list[PendingGeneration]:
+        """Entries of this client's store and user not recorded yet, oldest first.
+
+        ``all_accounts=True`` lists every entry of this home, whatever its store or user.
+        """
+        return self.outbox.pending(all_accounts=all_accounts)
+
+    def flush(self) -> FlushResult:
+        """Record every pending entry of this store and user (idempotent: nothing twice).
+
+        Entries of other stores or users are left for them (``left_for_others``); an entry the
+        store refuses is reported (``failed``, ``permanent``) and does not stop the others.
+        """
+        flush = Flush(self.outbox)
+        for entry in flush.entries:
+            try:
+                self._recorder.write(entry.to_record(), flush.watch)
+            except Exception as exc:
+                flush.failed(entry, exc)
+            else:
+                flush.recorded(entry)
+        return flush.finish()
+
+    def discard(self, id: uuid.UUID | str) -> PendingGeneration:
+        """Drop the pending entry ``id`` on purpose (it is never recorded); returns it.
+
+        Raises :class:`~groqgen.NotFound` when no entry with that id is pending.
+        """
+        return self.outbox.discard(id)
+
+    def rejects(self) -> list[DamagedLine]:
+        """Every damaged line set aside from the journal so far (line number, why, text)."""
+        return self.outbox.rejects()
+
+
+class AsyncOutboxClient(_OutboxClientBase):
+    """``client.outbox`` for asyncio."""
+
+    def __init__(self, outbox: Outbox, store: AsyncStore, policy: RetryPolicy) -> None:
+        self.outbox = outbox
+        self._recorder = AsyncRecorder(outbox, store, policy)
+
+    async def pending(self, *, all_accounts: bool = False) -> list[PendingGeneration]:
+        """Entries of this client's store and user not recorded yet, oldest first."""
+        return await asyncio.to_thread(self.outbox.pending, all_accounts=all_accounts)
+
+    async def flush(self) -> FlushResult:
+        """Record every pending entry of this store and user (idempotent)."""
+        flush = await asyncio.to_thread(Flush, self.outbox)
+        for entry in flush.entries:
+            try:
+                await self._recorder.write(entry.to_record(), flush.watch)
+            except Exception as exc:
+                flush.failed(entry, exc)
+            else:
+                await asyncio.to_thread(flush.recorded, entry)
+        return await asyncio.to_thread(flush.finish)
+
+    async def discard(self, id: uuid.UUID | str) -> PendingGeneration:
+        """Drop the pending entry ``id`` on purpose; returns it (``NotFound`` if none)."""
+        return await asyncio.to_thread(self.outbox.discard, id)
+
+    async def rejects(self) -> list[DamagedLine]:
+        """Every damaged line set aside from the journal so far."""
+        return await asyncio.to_thread(self.outbox.rejects)

@@ -19,39 +19,55 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
+from uuid import UUID
 
 from .errors import GroqgenError, NotFound, ValidationError
 from .models import (
     ActivityLog,
     ActivityLogCreate,
+    CodeGeneration,
+    CodeReview,
     Profile,
     ProfileUpdate,
     Project,
     ProjectCreate,
     ProjectUpdate,
+    Prompt,
     ResourceCounts,
     RowT,
     Table,
+    TestGeneration,
     validate_input,
 )
-from .stores import ops
+from .presentation import Rows, require_pandas, rows_html, to_pandas
+from .retry import RetryPolicy, async_retrying, retrying
+from .stores import AsyncStore, Store, ops
+from .vocabularies import ActivityType, Coverage, PromptType, ReviewType, TestType, Tone
 
 __all__ = [
     "ActivityLogsRepository",
     "AsyncActivityLogsRepository",
+    "AsyncCodeGenerationsRepository",
+    "AsyncCodeReviewsRepository",
     "AsyncProfilesRepository",
     "AsyncProjectsRepository",
+    "AsyncPromptsRepository",
     "AsyncRepository",
+    "AsyncTestsRepository",
+    "CodeGenerationsRepository",
+    "CodeReviewsRepository",
     "Page",
     "ProfilesRepository",
     "ProjectsRepository",
+    "PromptsRepository",
     "Repository",
     "Requests",
     "Rows",
+    "TestsRepository",
 ]
 
 T = TypeVar("T")
@@ -86,68 +102,12 @@ class Page(Generic[T]):
         return len(self.items)
 
     def _repr_html_(self) -> str:
-        """An HTML table for notebooks: one row per item, long values shortened."""
+        """An HTML table for notebooks (:func:`groqgen.presentation.rows_html`)."""
         return rows_html(self.items, more=self.next_cursor is not None)
 
     def to_pandas(self) -> Any:
         """The items as a ``pandas.DataFrame`` (needs pandas installed)."""
         return to_pandas(self.items)
-
-
-class Rows(list[T]):
-    """A plain list of rows that renders as a table in notebooks and offers ``to_pandas()``."""
-
-    def _repr_html_(self) -> str:
-        """An HTML table for notebooks."""
-        return rows_html(self)
-
-    def to_pandas(self) -> Any:
-        """The rows as a ``pandas.DataFrame`` (needs pandas installed)."""
-        return to_pandas(self)
-
-
-def _pandas() -> Any:
-    try:
-        import pandas  # type: ignore[import-untyped, import-not-found, unused-ignore]
-    except ImportError:
-        from .errors import ConfigurationError
-
-        raise ConfigurationError(
-            "to_pandas() needs pandas: pip install pandas", setting="pandas"
-        ) from None
-    return pandas
-
-
-def to_pandas(rows: Iterable[Any]) -> Any:
-    """Rows as a ``pandas.DataFrame``, one column per field (ids as text)."""
-    pandas = _pandas()
-    records = [row.model_dump(mode="json") for row in rows]
-    frame = pandas.DataFrame.from_records(records)
-    for column in ("created_at", "updated_at"):
-        if column in frame.columns:
-            frame[column] = pandas.to_datetime(frame[column], utc=True)
-    return frame
-
-
-def rows_html(items: Sequence[Any], *, more: bool = False) -> str:
-    """An HTML table of rows (what a page shows in a notebook)."""
-    from html import escape
-
-    if not items:
-        return "<p><em>no rows</em></p>"
-    columns = [c for c in type(items[0]).model_fields if c not in ("user_id",)]
-
-    def cell(value: Any) -> str:
-        text = " ".join(("" if value is None else str(value)).split())
-        return escape(text if len(text) <= 60 else text[:59] + "…")
-
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{cell(getattr(item, c))}</td>" for c in columns) + "</tr>"
-        for item in items
-    )
-    note = "<p><em>more rows: pass next_cursor</em></p>" if more else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note}"
 
 
 def encode_cursor(cursor: ops.Cursor) -> str:
@@ -384,93 +344,173 @@ class ActivityRequests(Requests[ActivityLog]):
 
 
 # ----------------------------------------------------------------------------------------------
+# What each generation table is created with, written once for both flavours.
+#
+# The signatures are generic over what ``create`` returns — the row for a sync repository, an
+# awaitable of it for an async one — so each table's fields are spelled out once, typed with
+# the vocabularies' Literals (mypy refuses ``prompts.create(tone="poetic")`` or an unknown
+# field). They are the table's input model in groqgen.models (``PromptCreate`` and its
+# siblings); tests/test_repositories.py holds the two together.
+
+CreatedT = TypeVar("CreatedT")
+
+
+def _fields(arguments: dict[str, Any]) -> dict[str, Any]:
+    """A ``create`` method's arguments as the values to validate: everything but ``self``."""
+    return {name: value for name, value in arguments.items() if name != "self"}
+
+
+class _Creates(Generic[CreatedT]):
+    """A table whose rows are created with ``create``; each flavour supplies :meth:`_create`."""
+
+    def _create(self, values: dict[str, Any]) -> CreatedT:
+        raise NotImplementedError
+
+
+class PromptsCreate(_Creates[CreatedT]):
+    """``create`` for ``prompts``."""
+
+    def create(
+        self,
+        *,
+        topic: str,
+        model: str,
+        generated_prompt: str,
+        prompt_type: PromptType = "writing",
+        tone: Tone = "professional",
+        length: int = 50,
+        additional_context: str | None = None,
+        project_id: UUID | str | None = None,
+    ) -> CreatedT:
+        """Store a generated prompt (its id is generated here); returns the stored row."""
+        return self._create(_fields(locals()))
+
+
+class CodeGenerationsCreate(_Creates[CreatedT]):
+    """``create`` for ``code_generations``."""
+
+    def create(
+        self,
+        *,
+        description: str,
+        language: str,
+        model: str,
+        generated_code: str,
+        framework: str = "none",
+        additional_context: str | None = None,
+        project_id: UUID | str | None = None,
+    ) -> CreatedT:
+        """Store generated code (its id is generated here); returns the stored row."""
+        return self._create(_fields(locals()))
+
+
+class CodeReviewsCreate(_Creates[CreatedT]):
+    """``create`` for ``code_reviews``."""
+
+    def create(
+        self,
+        *,
+        code: str,
+        language: str,
+        model: str,
+        review_result: str,
+        review_type: ReviewType = "general",
+        project_id: UUID | str | None = None,
+    ) -> CreatedT:
+        """Store a code review (its id is generated here); returns the stored row."""
+        return self._create(_fields(locals()))
+
+
+class TestsCreate(_Creates[CreatedT]):
+    """``create`` for ``tests``."""
+
+    __test__: ClassVar[bool] = False  # not a pytest test class, despite the name
+
+    def create(
+        self,
+        *,
+        code: str,
+        language: str,
+        model: str,
+        generated_tests: str,
+        framework: str = "none",
+        test_types: Sequence[TestType] = ("unit",),
+        coverage: Coverage = "moderate",
+        additional_context: str | None = None,
+        project_id: UUID | str | None = None,
+    ) -> CreatedT:
+        """Store a generated test suite (its id is generated here); returns the stored row."""
+        return self._create(_fields(locals()))
+
+
+# ----------------------------------------------------------------------------------------------
 # The sync and async families: I/O only.
 
 
-class SyncStore(Protocol):
-    """What a synchronous store offers repositories."""
-
-    def execute(self, op: ops.Operation) -> Any:
-        """Carry out ``op`` in one transaction and return its answer."""
-
-
-class AsyncStore(Protocol):
-    """What an asynchronous store offers repositories."""
-
-    async def execute(self, op: ops.Operation) -> Any:
-        """Carry out ``op`` in one transaction and return its answer."""
-
-
 _READS = (ops.Get, ops.Select, ops.Count, ops.ResourceCounts)
+StoreT = TypeVar("StoreT", Store, AsyncStore)
 
 
-class _RepositoryBase(Generic[RowT]):
+class _RepositoryBase(Generic[StoreT, RowT]):
     """A store and the requests of one table; the families below add only I/O.
 
     Reads that fail transiently (a 5xx, a dropped connection) are retried under the client's
     one retry policy; writes are not, so nothing is written twice.
     """
 
-    def __init__(self, store: Any, requests: Requests[RowT], retry: Any = None) -> None:
-        self._store = store
+    def __init__(
+        self, store: StoreT, requests: Requests[RowT], retry: RetryPolicy | None = None
+    ) -> None:
+        self._store: StoreT = store
         self._requests = requests
         self._retry = retry
 
-    def _retry_after(self, op: ops.Operation, exc: BaseException) -> dict[str, Any] | None:
-        """Retry arguments for the attempts left after a first failure, or None: no retry.
+    def _retries(self, op: ops.Operation, exc: GroqgenError) -> RetryPolicy | None:
+        """The policy to retry ``op`` under after its first attempt failed with ``exc``, if any.
 
         The first attempt runs bare (no retry machinery on the fast path); only a transient
-        failure of a read brings in the policy, after the wait it prescribes.
+        failure of a read brings in the policy, which waits as it prescribes and then makes
+        the attempts left (:func:`groqgen.retry.retrying` with ``failed=``).
         """
         policy = self._retry
         if policy is None or policy.max_retries < 1 or not isinstance(op, _READS):
             return None
-        if not policy.retryable(exc):
-            return None
-        import tenacity
-
-        options = dict(policy.tenacity_kwargs())
-        options["stop"] = tenacity.stop_after_attempt(policy.max_retries)
-        options["_first_wait"] = policy.wait(exc, 1)
-        return options
+        return policy if policy.retryable(exc) else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._requests.table.name}>"
 
 
-class Repository(_RepositoryBase[RowT]):
+class Repository(_RepositoryBase[Store, RowT]):
     """The verbs every table has, synchronously."""
-
-    _store: SyncStore
 
     def _run(self, call: Call[T]) -> T:
         try:
             return call.read(self._store.execute(call.op))
         except GroqgenError as exc:
-            retrying = self._retry_after(call.op, exc)
-            if retrying is None:
+            policy = self._retries(call.op, exc)
+            if policy is None:
                 raise
-        import time
-
-        import tenacity
-
-        time.sleep(retrying.pop("_first_wait"))
-        for attempt in tenacity.Retrying(**retrying):
+            failure = exc
+        for attempt in retrying(policy, failed=failure):
             with attempt:
                 answer = self._store.execute(call.op)
         return call.read(answer)
 
-    def get(self, id: Any) -> RowT:
+    def _create(self, values: dict[str, Any]) -> RowT:
+        return self._run(self._requests.create(values))
+
+    def get(self, id: UUID | str) -> RowT:
         """The row with this id; ``NotFound`` when it is missing or not visible to you."""
         return self._run(self._requests.get(id))
 
     def list(
-        self, *, project_id: Any = None, limit: int = 50, cursor: str | None = None
+        self, *, project_id: UUID | str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[RowT]:
         """A page of rows, newest first; pass ``page.next_cursor`` to get the next one."""
         return self._run(self._requests.list(project_id, limit, cursor))
 
-    def iter(self, *, project_id: Any = None) -> Iterator[RowT]:
+    def iter(self, *, project_id: UUID | str | None = None) -> Iterator[RowT]:
         """Every row, newest first, fetched page by page (constant memory)."""
         cursor = None
         while True:
@@ -480,26 +520,34 @@ class Repository(_RepositoryBase[RowT]):
                 return
             cursor = page.next_cursor
 
-    def count(self, *, project_id: Any = None) -> int:
+    def count(self, *, project_id: UUID | str | None = None) -> int:
         """How many rows you can see, optionally in one project."""
         return self._run(self._requests.count(project_id))
 
-    def to_pandas(self, *, project_id: Any = None) -> Any:
+    def to_pandas(self, *, project_id: UUID | str | None = None) -> Any:
         """Every row (optionally of one project) as a ``pandas.DataFrame``; needs pandas."""
-        _pandas()  # fail before fetching anything
+        require_pandas()  # fail before fetching anything
         return to_pandas(self.iter(project_id=project_id))
 
-    def delete(self, id: Any) -> None:
+    def delete(self, id: UUID | str) -> None:
         """Delete the row with this id; ``NotFound`` when there is none you may delete."""
         self._run(self._requests.delete(id))
 
 
-class CreatableRepository(Repository[RowT]):
-    """A table whose rows are created with :meth:`create`."""
+class PromptsRepository(Repository[Prompt], PromptsCreate[Prompt]):
+    """``client.prompts``."""
 
-    def create(self, **values: Any) -> RowT:
-        """Validate and store a new row (its id is generated here); returns the stored row."""
-        return self._run(self._requests.create(values))
+
+class CodeGenerationsRepository(Repository[CodeGeneration], CodeGenerationsCreate[CodeGeneration]):
+    """``client.code_generations``."""
+
+
+class CodeReviewsRepository(Repository[CodeReview], CodeReviewsCreate[CodeReview]):
+    """``client.code_reviews``."""
+
+
+class TestsRepository(Repository[TestGeneration], TestsCreate[TestGeneration]):
+    """``client.tests``."""
 
 
 class ProjectsRepository(Repository[Project]):
@@ -511,17 +559,19 @@ class ProjectsRepository(Repository[Project]):
         """Create a project (logged as ``project_created``)."""
         return self._run(self._requests.create_project(name, description))
 
-    def update(self, id: Any, *, name: Any = UNSET, description: Any = UNSET) -> Project:
+    def update(
+        self, id: UUID | str, *, name: str = UNSET, description: str | None = UNSET
+    ) -> Project:
         """Change a project's name and/or description (bumps ``updated_at``)."""
         return self._run(
             self._requests.update_project(id, {"name": name, "description": description})
         )
 
-    def delete(self, id: Any) -> None:
+    def delete(self, id: UUID | str) -> None:
         """Delete a project (logged as ``project_deleted``); its rows stay, outside any project."""
         self._run(self._requests.delete_project(id))
 
-    def resource_counts(self, project_id: Any) -> ResourceCounts:
+    def resource_counts(self, project_id: UUID | str) -> ResourceCounts:
         """Prompt, code generation, code review and test counts of a project, in one round trip.
 
         ``NotFound`` when the project is missing or not the acting user's.
@@ -538,7 +588,9 @@ class ProfilesRepository(Repository[Profile]):
         """The acting user's profile."""
         return self._run(self._requests.me())
 
-    def update_me(self, *, full_name: Any = UNSET, avatar_url: Any = UNSET) -> Profile:
+    def update_me(
+        self, *, full_name: str | None = UNSET, avatar_url: str | None = UNSET
+    ) -> Profile:
         """Change your full name and/or avatar URL (``None`` clears one)."""
         return self._run(
             self._requests.update_me({"full_name": full_name, "avatar_url": avatar_url})
@@ -556,49 +608,46 @@ class ActivityLogsRepository(Repository[ActivityLog]):
 
     def log(
         self,
-        activity_type: str,
+        activity_type: ActivityType,
         description: str,
         *,
-        project_id: Any = None,
+        project_id: UUID | str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> ActivityLog:
         """Write an entry; ``activity_type`` is one of the shared vocabulary."""
         return self._run(self._requests.log(activity_type, description, project_id, metadata))
 
 
-class AsyncRepository(_RepositoryBase[RowT]):
+class AsyncRepository(_RepositoryBase[AsyncStore, RowT]):
     """The verbs every table has, for asyncio."""
-
-    _store: AsyncStore
 
     async def _run(self, call: Call[T]) -> T:
         try:
             return call.read(await self._store.execute(call.op))
         except GroqgenError as exc:
-            retrying = self._retry_after(call.op, exc)
-            if retrying is None:
+            policy = self._retries(call.op, exc)
+            if policy is None:
                 raise
-        import asyncio
-
-        import tenacity
-
-        await asyncio.sleep(retrying.pop("_first_wait"))
-        async for attempt in tenacity.AsyncRetrying(**retrying):
+            failure = exc
+        async for attempt in async_retrying(policy, failed=failure):
             with attempt:
                 answer = await self._store.execute(call.op)
         return call.read(answer)
 
-    async def get(self, id: Any) -> RowT:
+    async def _create(self, values: dict[str, Any]) -> RowT:
+        return await self._run(self._requests.create(values))
+
+    async def get(self, id: UUID | str) -> RowT:
         """The row with this id; ``NotFound`` when it is missing or not visible to you."""
         return await self._run(self._requests.get(id))
 
     async def list(
-        self, *, project_id: Any = None, limit: int = 50, cursor: str | None = None
+        self, *, project_id: UUID | str | None = None, limit: int = 50, cursor: str | None = None
     ) -> Page[RowT]:
         """A page of rows, newest first; pass ``page.next_cursor`` to get the next one."""
         return await self._run(self._requests.list(project_id, limit, cursor))
 
-    async def iter(self, *, project_id: Any = None) -> AsyncIterator[RowT]:
+    async def iter(self, *, project_id: UUID | str | None = None) -> AsyncIterator[RowT]:
         """Every row, newest first, fetched page by page (constant memory)."""
         cursor = None
         while True:
@@ -609,26 +658,38 @@ class AsyncRepository(_RepositoryBase[RowT]):
                 return
             cursor = page.next_cursor
 
-    async def count(self, *, project_id: Any = None) -> int:
+    async def count(self, *, project_id: UUID | str | None = None) -> int:
         """How many rows you can see, optionally in one project."""
         return await self._run(self._requests.count(project_id))
 
-    async def to_pandas(self, *, project_id: Any = None) -> Any:
+    async def to_pandas(self, *, project_id: UUID | str | None = None) -> Any:
         """Every row (optionally of one project) as a ``pandas.DataFrame``; needs pandas."""
-        _pandas()
+        require_pandas()
         return to_pandas([row async for row in self.iter(project_id=project_id)])
 
-    async def delete(self, id: Any) -> None:
+    async def delete(self, id: UUID | str) -> None:
         """Delete the row with this id; ``NotFound`` when there is none you may delete."""
         await self._run(self._requests.delete(id))
 
 
-class AsyncCreatableRepository(AsyncRepository[RowT]):
-    """A table whose rows are created with :meth:`create`."""
+class AsyncPromptsRepository(AsyncRepository[Prompt], PromptsCreate[Awaitable[Prompt]]):
+    """``client.prompts`` for asyncio."""
 
-    async def create(self, **values: Any) -> RowT:
-        """Validate and store a new row (its id is generated here); returns the stored row."""
-        return await self._run(self._requests.create(values))
+
+class AsyncCodeGenerationsRepository(
+    AsyncRepository[CodeGeneration], CodeGenerationsCreate[Awaitable[CodeGeneration]]
+):
+    """``client.code_generations`` for asyncio."""
+
+
+class AsyncCodeReviewsRepository(
+    AsyncRepository[CodeReview], CodeReviewsCreate[Awaitable[CodeReview]]
+):
+    """``client.code_reviews`` for asyncio."""
+
+
+class AsyncTestsRepository(AsyncRepository[TestGeneration], TestsCreate[Awaitable[TestGeneration]]):
+    """``client.tests`` for asyncio."""
 
 
 class AsyncProjectsRepository(AsyncRepository[Project]):
@@ -640,17 +701,19 @@ class AsyncProjectsRepository(AsyncRepository[Project]):
         """Create a project (logged as ``project_created``)."""
         return await self._run(self._requests.create_project(name, description))
 
-    async def update(self, id: Any, *, name: Any = UNSET, description: Any = UNSET) -> Project:
+    async def update(
+        self, id: UUID | str, *, name: str = UNSET, description: str | None = UNSET
+    ) -> Project:
         """Change a project's name and/or description (bumps ``updated_at``)."""
         return await self._run(
             self._requests.update_project(id, {"name": name, "description": description})
         )
 
-    async def delete(self, id: Any) -> None:
+    async def delete(self, id: UUID | str) -> None:
         """Delete a project (logged as ``project_deleted``); its rows stay, outside any project."""
         await self._run(self._requests.delete_project(id))
 
-    async def resource_counts(self, project_id: Any) -> ResourceCounts:
+    async def resource_counts(self, project_id: UUID | str) -> ResourceCounts:
         """Prompt, code generation, code review and test counts of a project, in one round trip.
 
         ``NotFound`` when the project is missing or not the acting user's.
@@ -667,7 +730,9 @@ class AsyncProfilesRepository(AsyncRepository[Profile]):
         """The acting user's profile."""
         return await self._run(self._requests.me())
 
-    async def update_me(self, *, full_name: Any = UNSET, avatar_url: Any = UNSET) -> Profile:
+    async def update_me(
+        self, *, full_name: str | None = UNSET, avatar_url: str | None = UNSET
+    ) -> Profile:
         """Change your full name and/or avatar URL (``None`` clears one)."""
         return await self._run(
             self._requests.update_me({"full_name": full_name, "avatar_url": avatar_url})
@@ -685,10 +750,10 @@ class AsyncActivityLogsRepository(AsyncRepository[ActivityLog]):
 
     async def log(
         self,
-        activity_type: str,
+        activity_type: ActivityType,
         description: str,
         *,
-        project_id: Any = None,
+        project_id: UUID | str | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> ActivityLog:
         """Write an entry; ``activity_type`` is one of the shared vocabulary."""

@@ -1,4 +1,4 @@
-"""The vocabularies shared with the web app, which writes the same tables.
+"""The vocabularies shared with the web app, which writes the same tables, and the tables' names.
 
 groqgen enforces them on write; the database does not (the web app may add a tone before
 groqgen knows it), and rows with other values still load. This module imports nothing heavy,
@@ -14,6 +14,7 @@ __all__ = [
     "COVERAGES",
     "PROMPT_TYPES",
     "REVIEW_TYPES",
+    "TABLE_NAMES",
     "TEST_TYPES",
     "TONES",
     "ActivityType",
@@ -53,3 +54,14 @@ REVIEW_TYPES: tuple[str, ...] = get_args(ReviewType)
 COVERAGES: tuple[str, ...] = get_args(Coverage)
 TEST_TYPES: tuple[str, ...] = get_args(TestType)
 ACTIVITY_TYPES: tuple[str, ...] = get_args(ActivityType)
+
+TABLE_NAMES: tuple[str, ...] = (
+    "profiles",
+    "projects",
+    "prompts",
+    "code_generations",
+    "code_reviews",
+    "tests",
+    "activity_logs",
+)
+"""The seven tables, in the order of :data:`groqgen.models.TABLES` (a test holds them equal)."""

@@ -13,6 +13,7 @@ operation may touch), :func:`owned_values` (whose a new row is) and :func:`actin
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +21,11 @@ from typing import TYPE_CHECKING, Any, Union
 from uuid import UUID
 
 from ..errors import ConfigurationError, PermissionDenied
+
+if sys.version_info >= (3, 11):
+    from typing import assert_never
+else:  # pydantic, which groqgen depends on, depends on typing_extensions
+    from typing_extensions import assert_never
 
 if TYPE_CHECKING:
     from ..models import Table
@@ -37,6 +43,7 @@ __all__ = [
     "Select",
     "Update",
     "acting_user_argument",
+    "assert_never",
     "owned_values",
     "row_filters",
 ]
@@ -153,7 +160,11 @@ class ResourceCounts:
 
 
 Operation = Union[Get, Select, Count, Insert, Update, Delete, Record, ResourceCounts]  # noqa: UP007
-"""Any operation a store carries out."""
+"""Any operation a store carries out.
+
+A store dispatches on it with ``match op:``, one ``case`` per operation and ``case _:
+assert_never(op)`` last, so that an operation a store does not handle is a type error there.
+"""
 
 
 # -- who owns what: one rule, applied by every store -------------------------------------------
@@ -177,8 +188,9 @@ def row_filters(
     Example:
         >>> from groqgen.models import TABLES
         >>> user = UUID(int=1)
-        >>> [column for column, _ in row_filters(TABLES["prompts"], Scope(), user)]
-        ['user_id']
+        >>> for column, value in row_filters(TABLES["prompts"], Scope(), user):
+        ...     print(column, value)
+        user_id 00000000-0000-0000-0000-000000000001
     """
     if scope.requires_user and acting_user is None:
         raise ConfigurationError(

@@ -19,16 +19,9 @@ import threading
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from ..errors import (
-    ConfigurationError,
-    GroqgenError,
-    NotFound,
-    PermissionDenied,
-    StoreError,
-    ValidationError,
-)
+from ..errors import ConfigurationError, GroqgenError, StoreError
 from ..models import TABLES, Table
-from . import ops
+from . import ops, sqlstate
 from .sql import Plan, SqlDialect, Statement
 
 if TYPE_CHECKING:
@@ -148,36 +141,17 @@ def _first_line(exc: BaseException) -> str:
 
 
 def translate(exc: psycopg.Error) -> GroqgenError:
-    """Map a psycopg error to groqgen's error types."""
+    """Map a psycopg error to groqgen's error types (:func:`.sqlstate.error_for`)."""
     state = exc.sqlstate or ""
     text = exc.diag.message_primary or _first_line(exc)
-    if state == "42501":
-        if "row-level security" in text:
-            return PermissionDenied(
-                f"not allowed: {text}; rows can only be written for the acting user, and only "
-                "into a project of theirs (check project_id)"
-            )
-        return PermissionDenied(f"not allowed: {text}")
-    if state == "23503":
-        return PermissionDenied(
-            f"the project does not exist or is not yours ({text}); check project_id"
-        )
-    if state in ("23514", "23502") or state.startswith("22"):
-        return ValidationError(f"the database refused a value: {text}")
-    if state == "P0002":
-        return NotFound(text)
-    if state in ("57014", "55P03"):  # statement_timeout / lock_timeout: worth another try
-        return StoreError(
-            f"PostgreSQL did not finish in time ({text}); the client's timeout bounds every "
-            "store call",
-            code=state,
-            transient=True,
-        )
+    known = sqlstate.error_for(state, text)
+    if known is not None:
+        return known
     import psycopg
 
-    # Lost connections, admin shutdowns, serialization failures and deadlocks are worth a retry.
+    # A connection lost without a word from the server (no SQLSTATE) is worth a retry too.
     transient = isinstance(exc, psycopg.OperationalError) and (
-        not state or state.startswith(("08", "57P", "40"))
+        not state or sqlstate.transient(state)
     )
     return StoreError(f"PostgreSQL failed: {text}", code=state or None, transient=transient)
 
@@ -208,7 +182,6 @@ async def _async_result_sets(cur: Any) -> list[list[dict[str, Any]]]:
 class _Base:
     """What the sync and async stores share: configuration, identity and the dialect."""
 
-    kind = "postgres"
     dialect = PostgresDialect()
 
     def __init__(
@@ -306,10 +279,6 @@ class PostgresStore(_Base):
                     self._pool = pool
         return self._pool
 
-    def acting_user_id(self) -> UUID | None:
-        """The user this store acts for (None: the service role, for every user)."""
-        return self.user_id
-
     def execute(self, op: ops.Operation) -> Any:
         """Carry out one operation: one transaction, one round trip."""
         return self.run(self.dialect.plan(op, self.user_id))
@@ -364,10 +333,6 @@ class AsyncPostgresStore(_Base):
                     await pool.open()
                     self._pool = pool
         return self._pool
-
-    async def acting_user_id(self) -> UUID | None:
-        """The user this store acts for (None: the service role, for every user)."""
-        return self.user_id
 
     async def execute(self, op: ops.Operation) -> Any:
         """Carry out one operation: one transaction, one round trip."""

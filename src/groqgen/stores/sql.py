@@ -120,21 +120,25 @@ class SqlDialect:
 
     def plan(self, op: ops.Operation, user_id: UUID | None) -> Plan:
         """Compile ``op`` for a store acting as ``user_id`` (None: the service role, for all)."""
-        if isinstance(op, ops.Get):
-            return self._get(op, user_id)
-        if isinstance(op, ops.Select):
-            return self._select(op, user_id)
-        if isinstance(op, ops.Count):
-            return self._count(op, user_id)
-        if isinstance(op, ops.Insert):
-            return self._insert_plan(op, user_id)
-        if isinstance(op, ops.Update):
-            return self._update(op, user_id)
-        if isinstance(op, ops.Delete):
-            return self._delete(op, user_id)
-        if isinstance(op, ops.Record):
-            return self.record(op, user_id)
-        return self.resource_counts(op, user_id)
+        match op:
+            case ops.Get():
+                return self._get(op, user_id)
+            case ops.Select():
+                return self._select(op, user_id)
+            case ops.Count():
+                return self._count(op, user_id)
+            case ops.Insert():
+                return self._insert_plan(op, user_id)
+            case ops.Update():
+                return self._update(op, user_id)
+            case ops.Delete():
+                return self._delete(op, user_id)
+            case ops.Record():
+                return self.record(op, user_id)
+            case ops.ResourceCounts():
+                return self.resource_counts(op, user_id)
+            case _:
+                ops.assert_never(op)
 
     def _id(self, value: Any) -> Any:
         return self.encode(TABLES["profiles"], "id", value)

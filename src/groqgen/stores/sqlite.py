@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._files import check_private, create_private, ensure_home
 from ..errors import ConfigurationError, PermissionDenied, StoreError, ValidationError
 from ..models import Table
 from . import ops
@@ -30,6 +31,10 @@ __all__ = ["AsyncSQLiteStore", "SQLiteDialect", "SQLiteStore"]
 
 _MIN_SQLITE = (3, 35, 0)  # RETURNING
 _LOCK_RETRIES = 5
+_COMPANIONS = ("-wal", "-shm", "-journal")  # files SQLite keeps beside the database
+# Creating the database file opens and closes it; closing drops every POSIX lock this process
+# holds on the file, so no other thread's connection may be using it meanwhile.
+_PREPARING = threading.Lock()
 
 
 def timestamp(value: datetime) -> str:
@@ -107,7 +112,6 @@ def _translate(exc: sqlite3.Error) -> Exception:
 class SQLiteStore:
     """The embedded store, synchronous. Thread-safe: one connection per thread."""
 
-    kind = "sqlite"
     dialect = SQLiteDialect()
 
     def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
@@ -138,9 +142,10 @@ class SQLiteStore:
         if self._closed:
             raise StoreError("this client is closed; create a new one")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with _PREPARING:
+                database = _private_database(self.path)
             conn = sqlite3.connect(
-                self.path,
+                database,
                 timeout=self.timeout,
                 isolation_level=None,  # transactions are begun and ended explicitly
                 check_same_thread=False,  # close() may run on another thread
@@ -203,7 +208,7 @@ class SQLiteStore:
 
     # -- the store protocol ----------------------------------------------------------------------
 
-    def acting_user_id(self) -> uuid.UUID:
+    def _local_user(self) -> uuid.UUID:
         """The local profile's id, creating the profile on first use."""
         if self._user_id is None:
             conn = self._connection()
@@ -228,7 +233,7 @@ class SQLiteStore:
 
     def execute(self, op: ops.Operation) -> Any:
         """Carry out one operation in one transaction and return its answer."""
-        user_id = self.acting_user_id()
+        user_id = self._local_user()
         plan = self.dialect.plan(op, user_id)
         return self.run(plan)
 
@@ -256,6 +261,22 @@ class SQLiteStore:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+def _private_database(path: Path) -> Path:
+    """The database file, private before SQLite opens it; returns the path to open.
+
+    SQLite creates ``-wal``, ``-shm`` and ``-journal`` with the database file's own mode, so a
+    database made ``0600`` here (whatever the umask) keeps its companions ``0600`` too. The files
+    already on disk are checked (never a symlink, never another user's) without being opened:
+    closing a descriptor would drop the POSIX locks this process's connections hold on them. The
+    home is resolved first, so a symlinked ``GROQGEN_HOME`` is checked where it points.
+    """
+    database = ensure_home(path.parent) / path.name
+    for suffix in _COMPANIONS:
+        check_private(database.with_name(database.name + suffix))
+    create_private(database)
+    return database
 
 
 def _retry_while_locked(work: Any, timeout: float) -> Any:
@@ -296,18 +317,12 @@ def _local_user_name() -> str:
 class AsyncSQLiteStore:
     """The embedded store for asyncio: the same store, run in worker threads."""
 
-    kind = "sqlite"
-
     def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
         self.sync = SQLiteStore(path, timeout=timeout)
         self.path = self.sync.path
 
     def __repr__(self) -> str:
         return f"AsyncSQLiteStore(path={str(self.path)!r})"
-
-    async def acting_user_id(self) -> uuid.UUID:
-        """The local profile's id, creating the profile on first use."""
-        return await asyncio.to_thread(self.sync.acting_user_id)
 
     async def execute(self, op: ops.Operation) -> Any:
         """Carry out one operation in a worker thread."""

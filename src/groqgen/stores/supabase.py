@@ -17,21 +17,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import (
-    AuthenticationError,
-    ConfigurationError,
-    GroqgenError,
-    NotFound,
-    PermissionDenied,
-    StoreError,
-    ValidationError,
-)
+from ..errors import AuthenticationError, ConfigurationError, GroqgenError, StoreError
 from ..models import TABLES, Table
-from . import ops
+from . import ops, sqlstate
 
 __all__ = ["AsyncSupabaseStore", "SupabaseStore", "is_service_key"]
 
@@ -72,7 +64,11 @@ class _JwtExpired(Exception):
 
 
 def translate(exc: BaseException) -> BaseException:
-    """Map a postgrest or httpx error to groqgen's error types (or a JWT-expired signal)."""
+    """Map a postgrest or httpx error to groqgen's error types (or a JWT-expired signal).
+
+    The database's codes mean what :func:`.sqlstate.error_for` says, as they do for the
+    PostgreSQL store.
+    """
     import httpx
     from postgrest.exceptions import APIError
 
@@ -88,23 +84,185 @@ def translate(exc: BaseException) -> BaseException:
     message = exc.message or str(exc)
     if code in _JWT_EXPIRED:
         return _JwtExpired(message)
-    if code == "42501":
-        return PermissionDenied(
-            f"not allowed: {message}; rows can only be written for the signed-in user, and "
-            "only into a project of theirs (check project_id)"
-        )
-    if code == "PGRST116":
-        return NotFound(message)
-    if code == "23503":
-        return PermissionDenied(f"the project does not exist or is not yours ({message})")
-    if code in ("23514", "23502") or code.startswith("22"):
-        return ValidationError(f"the database refused a value: {message}")
-    transient = code == "" or code.startswith(("08", "57P", "40", "PGRST00", "5"))
+    known = sqlstate.error_for(code, message, supabase=True)
+    if known is not None:
+        return known
+    # No code at all, a bare 5xx status or PostgREST's "cannot reach the database" (PGRST00x):
+    # the request may never have reached the database.
+    transient = code == "" or sqlstate.transient(code) or code.startswith(("PGRST00", "5"))
     return StoreError(
         f"Supabase refused the request ({code or 'no code'}): {message}",
         code=code or None,
         transient=transient,
     )
+
+
+# -- operations as PostgREST requests: one small function per operation ---------------------------
+
+
+# The writes logged in the same transaction, and the SQL function that makes each one: PostgREST
+# runs one statement per request, so "the row and its activity entry" needs a function.
+_LOGGED_WRITES: Mapping[tuple[str, str], str] = {
+    ("insert", "projects"): "create_project",
+    ("update", "projects"): "update_project",
+    ("delete", "projects"): "delete_project",
+}
+
+
+def _logged_write(verb: str, table: str) -> str:
+    """The function that makes a ``verb`` on ``table`` together with its activity entry."""
+    function = _LOGGED_WRITES.get((verb, table))
+    if function is None:
+        raise StoreError(f"no atomic {verb}-with-activity for {table} over PostgREST")
+    return function
+
+
+@dataclass(frozen=True)
+class _Caller:
+    """Whom a request acts for, and what follows from it (the rules of :mod:`.ops`).
+
+    ``acting``: the functions' ``acting_user`` argument, when the request carries the service
+    key (:func:`ops.acting_user_argument`); empty for a signed-in user, whom the JWT names.
+    """
+
+    user_id: uuid.UUID | None
+    acting: Mapping[str, str]
+
+    def scoped(self, builder: Any, table: Table[Any], scope: ops.Scope) -> Any:
+        """``builder`` filtered to the rows the operation may touch (:func:`ops.row_filters`)."""
+        for column, value in ops.row_filters(table, scope, self.user_id):
+            builder = builder.eq(column, str(value))
+        return builder
+
+    def owned(self, table: Table[Any], values: Mapping[str, Any]) -> dict[str, Any]:
+        """A new row's values, owned by the acting user (:func:`ops.owned_values`)."""
+        data: dict[str, Any] = _plain(ops.owned_values(table, values, self.user_id))
+        return data
+
+    def rpc(
+        self, function: str, params: Mapping[str, Any], answer: Callable[[Any], Any]
+    ) -> RestCall:
+        """A call of one of groqgen's SQL functions, told whom it acts for."""
+        arguments = {**params, **self.acting}
+        return RestCall(lambda rest: rest.rpc(function, arguments), answer)
+
+
+def _first(response: Any) -> Any:
+    """The one row of a response, or None."""
+    data = response.data
+    if isinstance(data, list):
+        return data[0] if data else None
+    return data
+
+
+def _get(op: ops.Get, caller: _Caller) -> RestCall:
+    table = TABLES[op.table]
+    return RestCall(
+        lambda rest: caller.scoped(
+            rest.from_(table.name).select("*").eq("id", str(op.id)), table, op.scope
+        ).limit(1),
+        _first,
+    )
+
+
+def _select(op: ops.Select, caller: _Caller) -> RestCall:
+    table = TABLES[op.table]
+
+    def select(rest: Any) -> Any:
+        builder = caller.scoped(rest.from_(table.name).select("*"), table, op.scope)
+        if op.after is not None:
+            moment = op.after.created_at.isoformat()
+            # postgrest's or_() does not escape: values are quoted here. The lte() beside it is
+            # the same condition PostgREST can use as an index bound.
+            builder = builder.lte("created_at", moment).or_(
+                f'created_at.lt."{moment}",and(created_at.eq."{moment}",id.lt."{op.after.id}")'
+            )
+        return builder.order("created_at", desc=True).order("id", desc=True).limit(op.limit)
+
+    return RestCall(select, lambda response: list(response.data or []))
+
+
+def _count(op: ops.Count, caller: _Caller) -> RestCall:
+    from postgrest.types import CountMethod
+
+    table = TABLES[op.table]
+    return RestCall(
+        lambda rest: caller.scoped(
+            rest.from_(table.name).select("*", count=CountMethod.exact, head=True),
+            table,
+            op.scope,
+        ),
+        lambda response: int(response.count or 0),
+    )
+
+
+def _insert(op: ops.Insert, caller: _Caller) -> RestCall:
+    from postgrest.types import ReturnMethod
+
+    table = TABLES[op.table]
+    values = caller.owned(table, op.values)
+    if op.activity is not None:
+        function = _logged_write("insert", op.table)
+        return caller.rpc(
+            function, {"project": values, "activity": _plain(dict(op.activity))}, _first
+        )
+    return RestCall(
+        lambda rest: rest.from_(table.name).insert(values, returning=ReturnMethod.representation),
+        _first,
+    )
+
+
+def _update(op: ops.Update, caller: _Caller) -> RestCall:
+    from postgrest.types import ReturnMethod
+
+    table = TABLES[op.table]
+    values = _plain(dict(op.values))
+    if op.activity is not None:
+        function = _logged_write("update", op.table)
+        params = {"id": str(op.id), "changes": values, "activity": _plain(dict(op.activity))}
+        return caller.rpc(function, params, _first)
+
+    def update(rest: Any) -> Any:
+        builder = rest.from_(table.name).update(values, returning=ReturnMethod.representation)
+        if op.id is not None:
+            builder = builder.eq("id", str(op.id))
+        return caller.scoped(builder, table, op.scope)
+
+    return RestCall(update, _first)
+
+
+def _delete(op: ops.Delete, caller: _Caller) -> RestCall:
+    from postgrest.types import ReturnMethod
+
+    table = TABLES[op.table]
+    if op.activity is not None:
+        function = _logged_write("delete", op.table)
+        return caller.rpc(
+            function, {"id": str(op.id), "activity": _plain(dict(op.activity))}, _first
+        )
+    return RestCall(
+        lambda rest: caller.scoped(
+            rest.from_(table.name)
+            .delete(returning=ReturnMethod.representation)
+            .eq("id", str(op.id)),
+            table,
+            op.scope,
+        ),
+        _first,
+    )
+
+
+def _record(op: ops.Record, caller: _Caller) -> RestCall:
+    params = {
+        "kind": op.table,
+        "record": caller.owned(TABLES[op.table], op.values),
+        "activity": caller.owned(TABLES["activity_logs"], op.activity),
+    }
+    return caller.rpc("record_generation", params, lambda response: response.data)
+
+
+def _resource_counts(op: ops.ResourceCounts, caller: _Caller) -> RestCall:
+    return caller.rpc("resource_counts", {"project_id": str(op.project_id)}, _first)
 
 
 def plan(op: ops.Operation, user_id: uuid.UUID | None, *, service: bool = False) -> RestCall:
@@ -115,126 +273,31 @@ def plan(op: ops.Operation, user_id: uuid.UUID | None, *, service: bool = False)
     and the SQL functions, which cannot learn the user from a service key's JWT, are told in
     their ``acting_user`` argument (:func:`ops.acting_user_argument`).
     """
-    from postgrest.types import CountMethod, ReturnMethod
-
     acting_user = ops.acting_user_argument(user_id, service=service)
-    acting = {} if acting_user is None else {"acting_user": str(acting_user)}
-
-    def scoped(builder: Any, table: Table[Any], scope: ops.Scope) -> Any:
-        for column, value in ops.row_filters(table, scope, user_id):
-            builder = builder.eq(column, str(value))
-        return builder
-
-    def owned(table: Table[Any], values: Any) -> dict[str, Any]:
-        data: dict[str, Any] = _plain(ops.owned_values(table, values, user_id))
-        return data
-
-    def first(response: Any) -> Any:
-        data = response.data
-        if isinstance(data, list):
-            return data[0] if data else None
-        return data
-
-    if isinstance(op, ops.Get):
-        table = TABLES[op.table]
-        return RestCall(
-            lambda rest: scoped(
-                rest.from_(table.name).select("*").eq("id", str(op.id)), table, op.scope
-            ).limit(1),
-            first,
-        )
-    if isinstance(op, ops.Select):
-        table = TABLES[op.table]
-
-        def select(rest: Any) -> Any:
-            builder = scoped(rest.from_(table.name).select("*"), table, op.scope)
-            if op.after is not None:
-                moment = op.after.created_at.isoformat()
-                # postgrest's or_() does not escape: values are quoted here. The lte() beside
-                # it is the same condition PostgREST can use as an index bound.
-                builder = builder.lte("created_at", moment).or_(
-                    f'created_at.lt."{moment}",and(created_at.eq."{moment}",id.lt."{op.after.id}")'
-                )
-            return builder.order("created_at", desc=True).order("id", desc=True).limit(op.limit)
-
-        return RestCall(select, lambda response: list(response.data or []))
-    if isinstance(op, ops.Count):
-        table = TABLES[op.table]
-        return RestCall(
-            lambda rest: scoped(
-                rest.from_(table.name).select("*", count=CountMethod.exact, head=True),
-                table,
-                op.scope,
-            ),
-            lambda response: int(response.count or 0),
-        )
-    if isinstance(op, ops.Record):
-        table = TABLES[op.table]
-        activity_table = TABLES["activity_logs"]
-        params = {
-            "kind": op.table,
-            "record": owned(table, op.values),
-            "activity": owned(activity_table, op.activity),
-            **acting,
-        }
-        return RestCall(lambda rest: rest.rpc("record_generation", params), lambda r: r.data)
-    if isinstance(op, ops.ResourceCounts):
-        params = {"project_id": str(op.project_id), **acting}
-        return RestCall(lambda rest: rest.rpc("resource_counts", params), first)
-    if isinstance(op, ops.Insert):
-        table = TABLES[op.table]
-        values = owned(table, op.values)
-        if op.activity is not None:
-            if op.table != "projects":
-                raise StoreError(f"no atomic insert-with-activity for {op.table} over PostgREST")
-            params = {"project": values, "activity": _plain(dict(op.activity)), **acting}
-            return RestCall(lambda rest: rest.rpc("create_project", params), first)
-        return RestCall(
-            lambda rest: rest.from_(table.name).insert(
-                values, returning=ReturnMethod.representation
-            ),
-            first,
-        )
-    if isinstance(op, ops.Update):
-        table = TABLES[op.table]
-        values = _plain(dict(op.values))
-        if op.activity is not None:
-            params = {
-                "id": str(op.id),
-                "changes": values,
-                "activity": _plain(dict(op.activity)),
-                **acting,
-            }
-            return RestCall(lambda rest: rest.rpc("update_project", params), first)
-
-        def update(rest: Any) -> Any:
-            builder = rest.from_(table.name).update(values, returning=ReturnMethod.representation)
-            if op.id is not None:
-                builder = builder.eq("id", str(op.id))
-            return scoped(builder, table, op.scope)
-
-        return RestCall(update, first)
-    # ops.Delete
-    table = TABLES[op.table]
-    if op.activity is not None:
-        params = {"id": str(op.id), "activity": _plain(dict(op.activity)), **acting}
-        return RestCall(lambda rest: rest.rpc("delete_project", params), first)
-    return RestCall(
-        lambda rest: scoped(
-            rest.from_(table.name)
-            .delete(returning=ReturnMethod.representation)
-            .eq("id", str(op.id)),
-            table,
-            op.scope,
-        ),
-        first,
-    )
+    caller = _Caller(user_id, {} if acting_user is None else {"acting_user": str(acting_user)})
+    match op:
+        case ops.Get():
+            return _get(op, caller)
+        case ops.Select():
+            return _select(op, caller)
+        case ops.Count():
+            return _count(op, caller)
+        case ops.Insert():
+            return _insert(op, caller)
+        case ops.Update():
+            return _update(op, caller)
+        case ops.Delete():
+            return _delete(op, caller)
+        case ops.Record():
+            return _record(op, caller)
+        case ops.ResourceCounts():
+            return _resource_counts(op, caller)
+        case _:
+            ops.assert_never(op)
 
 
 class _Base:
     """Configuration and identity shared by the sync and async stores."""
-
-    kind = "supabase"
 
     def __init__(
         self, url: str, key: str, *, auth: Any, user_id: uuid.UUID | None, http_client: Any
