@@ -10,8 +10,10 @@ appends ``/openai/v1/...`` to its ``base_url`` itself::
         client.chat.completions.create(...)      # ...then the default success comes back
 
 Endpoints: ``POST /openai/v1/chat/completions`` (plain and ``"stream": true``),
-``GET /openai/v1/models`` and ``GET /openai/v1/models/{id}``; anything else is a 404 in
-Groq's error shape.
+``GET /openai/v1/models`` and ``GET /openai/v1/models/{id}``; the Batch API's
+``POST``/``GET /openai/v1/files``, ``GET /openai/v1/files/{id}`` and ``.../{id}/content``,
+``POST``/``GET /openai/v1/batches``, ``GET /openai/v1/batches/{id}`` and
+``POST .../{id}/cancel``; anything else is a 404 in Groq's error shape.
 
 The Groq it plays is the one of /work/shared/GROQ-TODAY.md (per GROQ-TODAY.md, 2026-11-30)
 ------------------------------------------------------------------------------------------
@@ -73,6 +75,42 @@ Where the wire format comes from
   "owned_by", "active", "context_window", "public_apps", "max_completion_tokens"}]}`` as in
   the GET /openai/v1/models example of Groq's API reference.
 
+The Batch API it plays (per GROQ-TODAY.md "Batch API", 2026-11-30)
+-------------------------------------------------------------------
+Only what groqgen sends: uploads, batch creation, retrieval, listing, cancelling, downloads.
+
+* Upload: ``multipart/form-data`` with ``file`` and ``purpose=batch`` (the groq SDK's
+  ``files.create``); a file over ``peer.batch_max_bytes`` (``BATCH_MAX_BYTES``, 100 MB) is a
+  400. The answer is Groq's file object (``id`` ``file_...``, ``object``, ``bytes``,
+  ``created_at``, ``filename``, ``purpose``), as typed by groq 1.7.0's ``FileCreateResponse``.
+* Create: ``input_file_id``, ``endpoint`` (only ``/v1/chat/completions``),
+  ``completion_window`` (``24h`` to ``7d``, else a 400) and ``metadata``; the batch object
+  (``id`` ``batch_...``, ``status``, ``request_counts {total, completed, failed}``,
+  ``output_file_id``, ``error_file_id``, ``errors``, the ``*_at`` stamps, ``metadata``) as
+  typed by groq 1.7.0's ``BatchRetrieveResponse``. It starts ``validating``; each retrieval
+  moves it on by its :class:`BatchScript` (queued with ``script_batches``; unscripted, it
+  completes at its first retrieval). An input file with a line that is not a
+  ``{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}`` object, a
+  ``custom_id`` used twice, or more than ``peer.batch_max_lines`` (``BATCH_MAX_LINES``,
+  50,000) lines fails validation: status ``failed`` with ``errors.data`` (``code``,
+  ``message``, ``line``; the wording is the peer's own).
+* Each line is answered as the synchronous endpoint answers the same body (reasoning, budget,
+  refusals above): a 200 goes to the output file as ``{"id": "batch_req_...", "custom_id",
+  "response": {"status_code": 200, "request_id", "body": <chat.completion>}, "error": null}``,
+  a refusal (a retired model's 404, a budget over the model's maximum, ...) and a scripted
+  500 (``fails_lines``) to the error file with that status and Groq's error body. A request
+  the window did not reach (``expires_half_done``) goes to the error file as ``"response":
+  null, "error": {"code": "batch_expired", "message": EXPIRED_MESSAGE}`` - the shape of
+  OpenAI's Batch API, which Groq's follows; Groq does not document the expired line itself.
+  A cancelled batch (``runs_until_cancelled``) keeps what ran; the rest appears in no file.
+* Results come in reverse input order (Groq promises none), with ids derived from the batch
+  and the line, so every download of a file says the same thing. Downloads are streamed
+  (chunked, ``application/octet-stream``) and made as they are read, so a 50,000-line output
+  costs the peer no memory; ``breaks_download`` cuts one off half-way (the client sees the
+  connection close mid-body).
+* Faults for these endpoints are queued per method and path (``script_api``); ``dropped()``
+  carries a request out and then drops the connection unanswered, as a lost answer does.
+
 Everything is bounded: sleeps (``slow()``, ``latency``) are capped at ``MAX_SLEEP`` and end at
 once when the peer stops; idle keep-alive connections time out after
 ``http_peer.IDLE_TIMEOUT`` and are shut down when the peer stops.
@@ -80,6 +118,8 @@ once when the peer stops; idle keep-alive connections time out after
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import re
 import secrets
@@ -90,39 +130,54 @@ import time
 import urllib.parse
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from tests.http_peer import ConnectionBook, PeerHandler, PeerServer
 
 __all__ = [
+    "BATCHES_PATH",
+    "BATCH_MAX_BYTES",
+    "BATCH_MAX_LINES",
     "CHAT_PATH",
     "DECOMMISSIONED_MODELS",
     "DEFAULT_MODEL",
     "DEFAULT_REPLY",
+    "EXPIRED_MESSAGE",
+    "FILES_PATH",
     "MODELS",
     "MODELS_PATH",
     "REASONING_TEXT",
     "REASONING_TOKENS",
     "RETIRED_MODELS",
+    "BatchScript",
     "BrokenStream",
+    "Dropped",
     "Fault",
     "GroqPeer",
     "Malformed",
+    "PeerBatch",
+    "PeerFile",
     "RecordedRequest",
     "Reset",
     "Slow",
     "Status",
+    "breaks_download",
     "broken_stream",
     "chat_completion",
     "chat_completion_chunks",
+    "completes",
     "decommissioned",
+    "dropped",
     "error_body",
+    "expires_half_done",
+    "fails_lines",
     "malformed",
     "model_not_found",
     "rate_limited",
     "reset",
+    "runs_until_cancelled",
     "slow",
     "sse",
     "status",
@@ -666,6 +721,16 @@ class BrokenStream(Fault):
         h.abort(hard=self.hard)
 
 
+@dataclass
+class Dropped(Fault):
+    """Carry a files or batches request out (the file kept, the batch made), then drop the
+    connection unanswered (RST): the client cannot tell that it was accepted."""
+
+    def apply(self, h: _Handler, request: RecordedRequest) -> None:
+        h.answer_api(request, send=False)
+        h.abort(hard=True)
+
+
 def status(
     code: int,
     body: dict[str, Any] | str | bytes | None = None,
@@ -716,6 +781,217 @@ def broken_stream(after_chunks: int = 2, *, hard: bool = False) -> BrokenStream:
     return BrokenStream(after_chunks, hard)
 
 
+def dropped() -> Dropped:
+    """Accept a files or batches request, then drop the connection without answering."""
+    return Dropped()
+
+
+# -------------------------------------------------------------------- files and batches
+
+FILES_PATH = "/openai/v1/files"
+BATCHES_PATH = "/openai/v1/batches"
+BATCH_ENDPOINT = "/v1/chat/completions"
+BATCH_MAX_LINES = 50_000
+"""Most requests one batch's input file may hold (per GROQ-TODAY.md, 2026-11-30)."""
+BATCH_MAX_BYTES = 100 * 1024 * 1024
+"""Largest input file, in bytes ("100 MB", per GROQ-TODAY.md, 2026-11-30)."""
+EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
+"""The error of a request a batch did not reach before it expired (the peer's wording)."""
+BATCH_TERMINAL = ("completed", "failed", "expired", "cancelled")
+
+_OK, _REFUSED, _FAILING, _EXPIRED, _NOT_RUN = range(5)  # what became of one line of a batch
+_WINDOW = re.compile(r"^(\d+)(h|d)$")
+
+
+@dataclass(frozen=True)
+class BatchScript:
+    """How the peer runs one batch (see :meth:`GroqPeer.script_batches`).
+
+    ``polls``: retrievals answered ``in_progress`` before the batch ends. ``end``:
+    ``"completed"``, ``"expired"`` (``done`` of its lines answered, the rest ``batch_expired``
+    in the error file) or ``"in_progress"`` (runs until it is cancelled; then ``done`` of it is
+    answered and the rest never runs). ``failing``: line numbers (from 0) answered with a 500
+    in the error file. ``broken_downloads``: how many downloads of the output file break off
+    half-way.
+    """
+
+    polls: int = 0
+    end: str = "completed"
+    done: float = 1.0
+    failing: frozenset[int] = frozenset()
+    broken_downloads: int = 0
+
+
+def completes(*, polls: int = 0) -> BatchScript:
+    """A batch that completes after ``polls`` retrievals in progress."""
+    return BatchScript(polls=polls)
+
+
+def expires_half_done(*, polls: int = 0) -> BatchScript:
+    """A batch whose window runs out with half of its lines answered."""
+    return BatchScript(polls=polls, end="expired", done=0.5)
+
+
+def fails_lines(*lines: int) -> BatchScript:
+    """A batch that completes, with these lines (from 0) failed by a 500."""
+    return BatchScript(failing=frozenset(lines))
+
+
+def runs_until_cancelled(*, done: float = 0.5) -> BatchScript:
+    """A batch that stays in progress until cancelled; ``done`` of it is answered by then."""
+    return BatchScript(end="in_progress", done=done)
+
+
+def breaks_download(times: int = 1) -> BatchScript:
+    """A batch that completes, whose output download breaks off half-way ``times`` times."""
+    return BatchScript(broken_downloads=times)
+
+
+def _stable_id(prefix: str, *parts: object) -> str:
+    """An id in Groq's shape (``prefix`` + 26 Crockford characters) that ``parts`` decide.
+
+    A batch's output says the same thing on every download, as Groq's stored file does.
+    """
+    digest = hashlib.sha256("\x00".join(map(str, (prefix, *parts))).encode()).digest()
+    number = int.from_bytes(digest[:17], "big")
+    chars = []
+    for _ in range(26):
+        number, rest = divmod(number, 32)
+        chars.append(_CROCKFORD[rest])
+    return prefix + "".join(chars)
+
+
+@dataclass
+class PeerFile:
+    """A file the peer holds: an upload (``data``), or a batch's output or errors (``lines``)."""
+
+    id: str
+    filename: str
+    purpose: str
+    created_at: int
+    data: bytes = b""
+    lines: Callable[[], Iterator[bytes]] | None = None
+    batch: PeerBatch | None = None
+
+    def info(self) -> dict[str, Any]:
+        size = len(self.data) if self.lines is None else sum(len(x) for x in self.lines())
+        return {
+            "id": self.id,
+            "object": "file",
+            "bytes": size,
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+        }
+
+
+@dataclass
+class PeerBatch:
+    """A batch the peer runs: its input lines, its script and what became of each line."""
+
+    id: str
+    input_file_id: str
+    completion_window: str
+    metadata: dict[str, Any] | None
+    created_at: int
+    lines: list[bytes]
+    script: BatchScript
+    status: str = "validating"
+    polls: int = 0
+    errors: list[dict[str, Any]] | None = None
+    outcomes: bytearray = field(default_factory=bytearray)
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    broken_downloads: int = 0
+    times: dict[str, int] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        total = len(self.lines)
+        if self.status in BATCH_TERMINAL and self.outcomes:
+            completed = self.outcomes.count(_OK)
+            failed = sum(self.outcomes.count(k) for k in (_REFUSED, _FAILING, _EXPIRED))
+            return {"total": total, "completed": completed, "failed": failed}
+        if self.status == "failed":
+            return {"total": total, "completed": 0, "failed": 0}
+        share = self.polls / (self.script.polls + 1) if self.status == "in_progress" else 0.0
+        return {"total": total, "completed": int(total * min(share, self.script.done)), "failed": 0}
+
+    def object(self) -> dict[str, Any]:
+        """The batch object, as ``GET /openai/v1/batches/{id}`` answers it."""
+        stamp = {
+            f"{name}_at": self.times.get(name)
+            for name in (
+                "in_progress",
+                "finalizing",
+                "completed",
+                "failed",
+                "expired",
+                "cancelling",
+                "cancelled",
+            )
+        }
+        return {
+            "id": self.id,
+            "object": "batch",
+            "endpoint": BATCH_ENDPOINT,
+            "errors": None if self.errors is None else {"object": "list", "data": self.errors},
+            "input_file_id": self.input_file_id,
+            "completion_window": self.completion_window,
+            "status": self.status,
+            "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id,
+            "created_at": self.created_at,
+            "expires_at": self.created_at + _window_seconds(self.completion_window),
+            **stamp,
+            "request_counts": self.counts(),
+            "metadata": self.metadata,
+        }
+
+
+def _window_seconds(window: str) -> int:
+    match = _WINDOW.match(window)
+    if match is None:
+        return 0
+    return int(match.group(1)) * (3600 if match.group(2) == "h" else 86400)
+
+
+def _input_problems(lines: list[bytes], max_lines: int) -> list[dict[str, Any]]:
+    """Why Groq's validation would fail a batch with these input lines (empty: it passes)."""
+    if len(lines) > max_lines:
+        return [
+            {
+                "code": "invalid_request",
+                "message": f"The input file has {len(lines)} requests; a batch takes at most "
+                f"{max_lines}.",
+                "line": None,
+                "param": None,
+            }
+        ]
+    problems: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            line = None
+        why = None
+        if not isinstance(line, dict):
+            why = "The line is not a JSON object."
+        elif not isinstance(line.get("custom_id"), str) or not line["custom_id"]:
+            why = "The line has no custom_id."
+        elif line["custom_id"] in seen:
+            why = f"The custom_id {line['custom_id']!r} is used twice."
+        elif line.get("method") != "POST" or line.get("url") != BATCH_ENDPOINT:
+            why = f"Each request must be POST {BATCH_ENDPOINT}."
+        elif not isinstance(line.get("body"), dict):
+            why = "The request has no JSON body."
+        if why is not None:
+            problems.append({"code": "invalid_request", "message": why, "line": number})
+        else:
+            seen.add(line["custom_id"])  # type: ignore[index]
+    return problems
+
+
 # ------------------------------------------------------------------------------ server
 
 
@@ -726,6 +1002,7 @@ class _Server(PeerServer):
 class _Handler(PeerHandler):
     server: _Server
     _current_rid: str | None = None
+    max_body = BATCH_MAX_BYTES + 16 * 1024 * 1024  # an upload of a whole batch file
 
     @property
     def peer(self) -> GroqPeer:
@@ -785,6 +1062,12 @@ class _Handler(PeerHandler):
                 self.send_body(404, _model_not_found_body(model_id), {})
             else:
                 self.send_body(200, found, {})
+        elif path.startswith((FILES_PATH, BATCHES_PATH)):
+            fault = self.peer._next_api_fault(method, path)
+            if fault is None:
+                self.answer_api(request)
+            else:
+                fault.apply(self, request)
         else:
             self.send_body(404, _unknown_url(method, path), {})
 
@@ -912,6 +1195,68 @@ class _Handler(PeerHandler):
         self.write(b"0\r\n\r\n")
         self.reset_request_id()
 
+    # -- files and batches
+
+    def answer_api(self, request: RecordedRequest, *, send: bool = True) -> None:
+        """The files and batches endpoints; ``send=False`` carries the request out silently."""
+        method, path, peer = request.method, request.path, self.peer
+        tail = path.rsplit("/", 1)[-1]
+        answer: tuple[int, Any]
+        if path == FILES_PATH and method == "POST":
+            answer = peer.upload(request)
+        elif path == FILES_PATH and method == "GET":
+            with peer._lock:
+                answer = 200, {"object": "list", "data": [f.info() for f in peer.files.values()]}
+        elif path.startswith(FILES_PATH + "/") and path.endswith("/content") and method == "GET":
+            if send:
+                self.send_file(path[len(FILES_PATH) + 1 : -len("/content")])
+            return
+        elif path.startswith(FILES_PATH + "/") and method == "GET":
+            found = peer.files.get(tail)
+            answer = (200, found.info()) if found else (404, _not_found("file", tail))
+        elif path == BATCHES_PATH and method == "POST":
+            answer = peer.create_batch(request.json)
+        elif path == BATCHES_PATH and method == "GET":
+            with peer._lock:
+                listed = [b.object() for b in reversed(peer.batches.values())]
+            answer = 200, {"object": "list", "data": listed}
+        elif path.startswith(BATCHES_PATH + "/") and path.endswith("/cancel") and method == "POST":
+            answer = peer.cancel_batch(path[len(BATCHES_PATH) + 1 : -len("/cancel")])
+        elif path.startswith(BATCHES_PATH + "/") and method == "GET":
+            answer = peer.retrieve_batch(tail)
+        else:
+            answer = 404, _unknown_url(method, path)
+        if send:
+            self.send_body(*answer, {})
+
+    def send_file(self, file_id: str) -> None:
+        """A file's content: an upload as kept, a batch's output made line by line (chunked),
+        broken off half-way when the batch's script says so."""
+        file = self.peer.files.get(file_id)
+        if file is None:
+            self.send_body(404, _not_found("file", file_id), {})
+            return
+        if file.lines is None:
+            self.send_body(200, file.data, {"content-type": "application/octet-stream"})
+            return
+        limit: int | None = None
+        if self.peer._take_broken_download(file):
+            limit = sum(1 for _ in file.lines()) // 2
+        self.send_head(200, "application/octet-stream", {"transfer-encoding": "chunked"})
+        buffer: list[bytes] = []
+        for sent, line in enumerate(file.lines()):
+            if sent == limit:
+                self.write_chunk(b"".join(buffer))
+                self.abort(hard=False)
+                return
+            buffer.append(line)
+            if len(buffer) >= 64:
+                self.write_chunk(b"".join(buffer))
+                buffer = []
+        self.write_chunk(b"".join(buffer))
+        self.write(b"0\r\n\r\n")
+        self.reset_request_id()
+
     def abort(self, *, hard: bool) -> None:
         """Drop the connection now, without (the rest of) a response."""
         self.close_connection = True
@@ -961,6 +1306,12 @@ class GroqPeer(ConnectionBook):
         self.cached_tokens = 0
         self.requests: list[RecordedRequest] = []
         self.chat_count = 0  # kept as requests arrive: headers need it on every answer
+        self.batch_max_lines = BATCH_MAX_LINES
+        self.batch_max_bytes = BATCH_MAX_BYTES
+        self.files: dict[str, PeerFile] = {}
+        self.batches: dict[str, PeerBatch] = {}
+        self._batch_scripts: deque[BatchScript] = deque()
+        self._api_faults: dict[tuple[str, str], deque[Fault | None]] = {}
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -1026,6 +1377,204 @@ class GroqPeer(ConnectionBook):
         with self._lock:
             return [r for r in self.requests if r.path == CHAT_PATH]
 
+    # -- files and batches (Groq's Batch API)
+
+    def script_batches(self, *scripts: BatchScript) -> None:
+        """Queue how the next batches created run, in order; an unscripted batch completes at
+        its first retrieval."""
+        with self._lock:
+            self._batch_scripts.extend(scripts)
+
+    def script_api(self, method: str, path: str, *faults: Fault | None) -> None:
+        """Queue faults for the next ``method path`` requests of the files and batches API
+        (``"POST", FILES_PATH`` for uploads, ``"POST", BATCHES_PATH`` for batch creation);
+        None lets that request through."""
+        with self._lock:
+            self._api_faults.setdefault((method, path), deque()).extend(faults)
+
+    def _next_api_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            queued = self._api_faults.get((method, path))
+            return queued.popleft() if queued else None
+
+    def reply_to(self, body: Any) -> str:
+        """The reply text for one chat request body (calls ``reply`` when it is callable)."""
+        reply = self.reply
+        return reply(body) if callable(reply) else reply
+
+    def upload(self, request: RecordedRequest) -> tuple[int, dict[str, Any]]:
+        """``POST /openai/v1/files``: keep a ``purpose=batch`` JSONL file (multipart form)."""
+        fields = _multipart(request.headers.get("content-type", ""), request.body)
+        purpose = fields.get("purpose", (None, b""))[1].decode(errors="replace")
+        filename, data = fields.get("file", (None, b""))
+        if purpose != "batch":
+            return _invalid("`purpose` must be `batch`", "purpose")
+        if filename is None:
+            return _invalid("`file` is required", "file")
+        if len(data) > self.batch_max_bytes:
+            return _invalid(
+                f"The file is {len(data)} bytes; the Batch API takes files up to "
+                f"{self.batch_max_bytes} bytes",
+                "file",
+            )
+        with self._lock:
+            file = PeerFile(_stable_id("file_", uuid.uuid4()), filename, "batch", _now(), data)
+            self.files[file.id] = file
+        return 200, file.info()
+
+    def create_batch(self, body: Any) -> tuple[int, dict[str, Any]]:
+        """``POST /openai/v1/batches``: a batch over an uploaded file, ``validating`` at first."""
+        if not isinstance(body, dict):
+            return _invalid("We could not parse the JSON body of your request.", "body")
+        window = body.get("completion_window")
+        seconds = _window_seconds(window) if isinstance(window, str) else 0
+        if not 24 * 3600 <= seconds <= 7 * 86400:
+            return _invalid(
+                "`completion_window` must be between `24h` and `7d`", "completion_window"
+            )
+        if body.get("endpoint") != BATCH_ENDPOINT:
+            return _invalid(f"`endpoint` must be `{BATCH_ENDPOINT}`", "endpoint")
+        with self._lock:
+            file = self.files.get(str(body.get("input_file_id")))
+            if file is None or file.purpose != "batch":
+                return _invalid("The input file does not exist", "input_file_id")
+            lines = [line for line in file.data.split(b"\n") if line.strip()]
+            script = self._batch_scripts.popleft() if self._batch_scripts else BatchScript()
+            batch = PeerBatch(
+                id=_stable_id("batch_", uuid.uuid4()),
+                input_file_id=file.id,
+                completion_window=str(window),
+                metadata=body.get("metadata"),
+                created_at=_now(),
+                lines=lines,
+                script=script,
+                broken_downloads=script.broken_downloads,
+            )
+            problems = _input_problems(lines, self.batch_max_lines)
+            batch.errors = problems or None
+            self.batches[batch.id] = batch
+            return 200, batch.object()
+
+    def retrieve_batch(self, batch_id: str) -> tuple[int, dict[str, Any]]:
+        """``GET /openai/v1/batches/{id}``: each retrieval moves the batch on by its script."""
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                return 404, _not_found("batch", batch_id)
+            if batch.status == "validating" and batch.errors:
+                batch.status = "failed"
+                batch.times["failed"] = _now()
+            elif batch.status in ("validating", "in_progress"):
+                batch.polls += 1
+                script = batch.script
+                if batch.polls <= script.polls or script.end == "in_progress":
+                    batch.status = "in_progress"
+                    batch.times.setdefault("in_progress", _now())
+                else:
+                    self._finish(batch, script.end)
+            elif batch.status == "cancelling":
+                self._finish(batch, "cancelled")
+            return 200, batch.object()
+
+    def cancel_batch(self, batch_id: str) -> tuple[int, dict[str, Any]]:
+        """``POST /openai/v1/batches/{id}/cancel``: ``cancelling``, ``cancelled`` when next
+        retrieved (a batch that has ended is answered as it is)."""
+        with self._lock:
+            batch = self.batches.get(batch_id)
+            if batch is None:
+                return 404, _not_found("batch", batch_id)
+            if batch.status not in BATCH_TERMINAL:
+                batch.status = "cancelling"
+                batch.times["cancelling"] = _now()
+            return 200, batch.object()
+
+    def _finish(self, batch: PeerBatch, status: str) -> None:
+        """End ``batch`` with ``status``: decide each line's fate and make its files."""
+        total = len(batch.lines)
+        done = total if status == "completed" else int(total * batch.script.done)
+        outcomes = bytearray(total)
+        for index, raw in enumerate(batch.lines):
+            if index >= done:
+                outcomes[index] = _EXPIRED if status == "expired" else _NOT_RUN
+            elif index in batch.script.failing:
+                outcomes[index] = _FAILING
+            elif _refusal(json.loads(raw)["body"]) is not None:
+                outcomes[index] = _REFUSED
+            else:
+                outcomes[index] = _OK
+        batch.outcomes, batch.status = outcomes, status
+        batch.times["finalizing"] = batch.times[status] = _now()
+        for errors in (False, True):
+            wanted = (_REFUSED, _FAILING, _EXPIRED) if errors else (_OK,)
+            if not any(outcomes.count(k) for k in wanted):
+                continue
+            name = "error" if errors else "output"
+            file = PeerFile(
+                _stable_id("file_", batch.id, name),
+                f"batch_{batch.id}_{name}.jsonl",
+                "batch_output",
+                _now(),
+                lines=functools.partial(self._batch_lines, batch, errors=errors),
+                batch=batch,
+            )
+            self.files[file.id] = file
+            if errors:
+                batch.error_file_id = file.id
+            else:
+                batch.output_file_id = file.id
+
+    def _batch_lines(self, batch: PeerBatch, *, errors: bool) -> Iterator[bytes]:
+        """The output (or error) file of an ended batch, a line at a time, made as it is read.
+
+        In reverse input order: Groq promises no order, so clients must match by custom_id.
+        """
+        for index in reversed(range(len(batch.lines))):
+            outcome = batch.outcomes[index]
+            if outcome == _NOT_RUN or (outcome == _OK) == errors:
+                continue
+            line = json.loads(batch.lines[index])
+            body, request_id = line["body"], _stable_id("req_", batch.id, index)
+            response: dict[str, Any] | None = None
+            error: dict[str, Any] | None = None
+            if outcome == _OK:
+                completion = chat_completion(
+                    body,
+                    self.reply_to(body),
+                    completion_id=f"chatcmpl-{uuid.uuid5(uuid.NAMESPACE_URL, request_id)}",
+                    request_id=request_id,
+                    created=batch.created_at,
+                    cached_tokens=self.cached_tokens,
+                )
+                response = {"status_code": 200, "request_id": request_id, "body": completion}
+            elif outcome == _EXPIRED:
+                error = {"code": "batch_expired", "message": EXPIRED_MESSAGE}
+            else:
+                refused = (500, error_body(500)) if outcome == _FAILING else _refusal(body)
+                assert refused is not None
+                code, payload = refused
+                response = {"status_code": code, "request_id": request_id, "body": payload}
+            yield (
+                _dumps(
+                    {
+                        "id": _stable_id("batch_req_", batch.id, index),
+                        "custom_id": line["custom_id"],
+                        "response": response,
+                        "error": error,
+                    }
+                )
+                + b"\n"
+            )
+
+    def _take_broken_download(self, file: PeerFile) -> bool:
+        """Whether this download of ``file`` breaks off (its batch's output file, while its
+        script says so)."""
+        with self._lock:
+            batch = file.batch
+            if batch is None or file.id != batch.output_file_id or batch.broken_downloads <= 0:
+                return False
+            batch.broken_downloads -= 1
+            return True
+
     # -- internals used by the handler
 
     def _record(self, request: RecordedRequest) -> None:
@@ -1037,3 +1586,37 @@ class GroqPeer(ConnectionBook):
     def _next_fault(self) -> Fault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def _not_found(what: str, name: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": f"The {what} `{name}` does not exist",
+            "type": "invalid_request_error",
+            "code": "not_found",
+        }
+    }
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """The fields of a ``multipart/form-data`` body: name -> (filename or None, content)."""
+    found = re.search(r'boundary="?([^";]+)"?', content_type)
+    if found is None:
+        return {}
+    fields: dict[str, tuple[str | None, bytes]] = {}
+    for part in body.split(b"--" + found.group(1).encode())[1:]:
+        if part.startswith(b"--"):
+            break
+        head, _, content = part.partition(b"\r\n\r\n")
+        name = re.search(rb'[;\s]name="([^"]*)"', head)
+        filename = re.search(rb'filename="([^"]*)"', head)
+        if name is not None:
+            fields[name.group(1).decode()] = (
+                filename.group(1).decode() if filename else None,
+                content.removesuffix(b"\r\n"),
+            )
+    return fields

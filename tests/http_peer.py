@@ -125,6 +125,7 @@ class PeerHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT
+    max_body = MAX_BODY  # a peer that takes large uploads raises it
     server: PeerServer
 
     @property
@@ -188,11 +189,11 @@ class PeerHandler(BaseHTTPRequestHandler):
                         pass
                     return b"".join(parts)
                 size += length
-                if size > MAX_BODY:
+                if size > self.max_body:
                     raise ValueError("request body too large")
                 parts.append(self.rfile.read(length))
                 self.rfile.readline(1024)
         length = int(self.headers.get("content-length") or 0)
-        if length > MAX_BODY:
+        if length > self.max_body:
             raise ValueError("request body too large")
         return self.rfile.read(length) if length else b""
