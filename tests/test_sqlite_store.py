@@ -28,7 +28,7 @@ def test_the_store_is_one_file_under_groqgen_home(
     assert db.exists()
     conn = sqlite3.connect(db)
     assert conn.execute("pragma journal_mode").fetchone() == ("wal",)
-    assert conn.execute("pragma user_version").fetchone() == (1,)
+    assert conn.execute("pragma user_version").fetchone() == (2,)  # migrations/sqlite/0002
     conn.close()
 
 

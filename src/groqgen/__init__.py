@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from .batches import BatchCollection, BatchItemError, BatchJob
     from .catalog import GroqModel
     from .client import AsyncClient, Client
     from .errors import (
@@ -48,6 +49,9 @@ __all__ = [
     "ActivityLog",
     "AsyncClient",
     "AuthenticationError",
+    "BatchCollection",
+    "BatchItemError",
+    "BatchJob",
     "Client",
     "CodeGeneration",
     "CodeReview",
@@ -80,6 +84,7 @@ _LAZY = {
     "AsyncClient": ".client",
     "Page": ".repositories",
     "GroqModel": ".catalog",
+    **dict.fromkeys(("BatchCollection", "BatchItemError", "BatchJob"), ".batches"),
     "ResourceCounts": ".models",
     **dict.fromkeys(
         (

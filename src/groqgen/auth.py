@@ -37,6 +37,7 @@ from typing import Any
 from ._filelock import FileLock
 from ._files import ensure_home, existing_home, open_private, replace_private, set_aside
 from .errors import AuthenticationError, GroqgenError, RateLimited, ValidationError
+from .observe import note_auth
 
 __all__ = ["AsyncSupabaseAuth", "SupabaseAuth", "session_path"]
 
@@ -319,6 +320,7 @@ class SupabaseAuth:
         response = self._call(
             self._gotrue.sign_in_with_password, {"email": email, "password": password}
         )
+        note_auth("signed in", response.user)
         return response.user
 
     def sign_out(self) -> None:
@@ -327,9 +329,12 @@ class SupabaseAuth:
         A damaged session file cannot sign anyone out on the server: it is set aside, and
         signing out still succeeds here.
         """
+        user = None
         if _readable(self._file):
+            user = self.user_id()
             self._call(self._gotrue.sign_out)
         self._file.remove()
+        note_auth("signed out", user)
 
     def user(self) -> Any:
         """The signed-in user, or None."""
@@ -359,6 +364,7 @@ class SupabaseAuth:
             if not _expiring(session) and session["access_token"] != rejected:
                 return str(session["access_token"])
             response = self._call(self._gotrue.refresh_session, session["refresh_token"])
+            note_auth("refreshed the access token of", session["user"]["id"])
             return str(response.session.access_token)
 
 
@@ -401,6 +407,7 @@ class AsyncSupabaseAuth:
         response = await self._call(
             self._gotrue.sign_in_with_password, {"email": email, "password": password}
         )
+        note_auth("signed in", response.user)
         return response.user
 
     async def sign_out(self) -> None:
@@ -409,9 +416,12 @@ class AsyncSupabaseAuth:
         A damaged session file cannot sign anyone out on the server: it is set aside, and
         signing out still succeeds here.
         """
+        user = None
         if _readable(self._file):
+            user = self.user_id()
             await self._call(self._gotrue.sign_out)
         self._file.remove()
+        note_auth("signed out", user)
 
     async def user(self) -> Any:
         """The signed-in user, or None."""
@@ -443,6 +453,7 @@ class AsyncSupabaseAuth:
             if not _expiring(session) and session["access_token"] != rejected:
                 return str(session["access_token"])
             response = await self._call(self._gotrue.refresh_session, session["refresh_token"])
+            note_auth("refreshed the access token of", session["user"]["id"])
             return str(response.session.access_token)
         finally:
             lock.release()

@@ -511,6 +511,10 @@ def build_parser() -> argparse.ArgumentParser:
     history = _leaf(commands, "history", _history, help="show your recent activity")
     history.add_argument("--limit", type=int, default=10, help="how many entries (default: 10)")
 
+    from ._usage_commands import add_usage_command  # stdlib only at import, like this module
+
+    add_usage_command(commands)
+
     export = _leaf(
         commands, "export", _export, help="export rows as JSON Lines or CSV (constant memory)"
     )
@@ -581,6 +585,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     drop = _leaf(outbox, "drop", _outbox_drop, help="remove a pending generation on purpose")
     drop.add_argument("id", metavar="ID", help="the entry's id, as 'groqgen outbox list' shows it")
+
+    from ._batch_commands import add_batch_commands  # stdlib only at import, like this module
+
+    add_batch_commands(commands)
 
     auth = _group(commands, "auth", help="sign in to a Supabase project")
     login = _leaf(auth, "login", _auth_login, help="sign in with email and password")

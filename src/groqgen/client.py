@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping, Sequence
+from datetime import tzinfo
 from types import TracebackType
 from typing import Any
 
 from ._config import Settings, resolve
+from .batches import AsyncBatches, Batches
 from .catalog import GroqModel, ReasoningEffort
 from .errors import ConfigurationError
 from .generator import AsyncGenerator, Generator
 from .models import TABLES
+from .observe import GenerationHook, Observer
 from .outbox import (
     LOCAL_PROFILE,
     SERVICE_ROLE,
@@ -35,6 +38,7 @@ from .outbox import (
     OutboxClient,
     store_identity,
 )
+from .prices import PriceTable, resolve_prices
 from .repositories import (
     ActivityLogsRepository,
     ActivityRequests,
@@ -58,6 +62,7 @@ from .repositories import (
 from .retry import RetryPolicy
 from .stores import AsyncStore, Store
 from .templates import Template
+from .usage import Reports, UsageReport
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -104,6 +109,8 @@ class _ClientBase:
         reasoning_effort: ReasoningEffort | Mapping[str, ReasoningEffort] | None = None,
         templates: Mapping[str, Template] | None = None,
         http_client: Any = None,
+        prices: PriceTable | Mapping[str, Any] | None = None,
+        on_generation: GenerationHook | Sequence[GenerationHook] | None = None,
     ) -> None:
         self.settings: Settings = resolve(
             home=home,
@@ -125,6 +132,8 @@ class _ClientBase:
         self._owns_http = False
         self.auth: Any = _NoAuth(self.settings.store_kind)
         self._policy = RetryPolicy(self.settings.max_retries)  # one policy: reads, writes, Groq
+        self.prices: PriceTable = resolve_prices(prices)
+        self._observer = Observer.with_hooks(on_generation, self.prices)
         self._outbox = Outbox(self.settings.home, store_identity(self.settings), self._outbox_user)
         self._connect(templates)
 
@@ -197,7 +206,7 @@ class _ClientBase:
         )
 
 
-class Client(_ClientBase):
+class Client(_ClientBase, Reports[UsageReport]):
     """The synchronous groqgen client.
 
     ``Client()`` keeps everything in an embedded SQLite file under ``GROQGEN_HOME``;
@@ -215,6 +224,13 @@ class Client(_ClientBase):
         activity_logs: Your activity log (``recent``, ``log``, ...).
         generate: Generate and record prompts, code, reviews and tests (``stream`` too).
         outbox: Generations paid for but not recorded yet (``pending``, ``flush``, ``discard``).
+        batches: Groq's Batch API at half price (``submit``, ``collect``, ``get``, ``cancel``, ...).
+        prices: The price table usage reports and generation events use (``prices=``, else
+            ``GROQGEN_PRICES``, else :data:`groqgen.prices.GROQ_PRICES`).
+
+    ``on_generation=`` takes a callable (or a list of them) called with a
+    :class:`~groqgen.observe.GenerationEvent` after each recorded generation; a hook that raises
+    is logged and changes nothing. :meth:`usage` sums what the generations cost.
     """
 
     profiles: ProfilesRepository
@@ -226,6 +242,7 @@ class Client(_ClientBase):
     activity_logs: ActivityLogsRepository
     generate: Generator
     outbox: OutboxClient
+    batches: Batches
 
     def _connect(self, templates: Mapping[str, Template] | None) -> None:
         store = self._store = self._open_store()
@@ -239,7 +256,7 @@ class Client(_ClientBase):
         self.code_reviews = CodeReviewsRepository(store, Requests(TABLES["code_reviews"]), retry)
         self.tests = TestsRepository(store, Requests(TABLES["tests"]), retry)
         self.activity_logs = ActivityLogsRepository(
-            store, ActivityRequests(TABLES["activity_logs"]), retry
+            store, ActivityRequests(TABLES["activity_logs"], self.prices), retry
         )
         self.generate = Generator(
             self.settings,
@@ -248,8 +265,10 @@ class Client(_ClientBase):
             templates=templates,
             http_client=self._http,
             policy=retry,
+            observer=self._observer,
         )
         self.outbox = OutboxClient(self._outbox, store, retry)
+        self.batches = Batches(self.generate, self._outbox)
 
     def _open_store(self) -> Store:
         settings = self.settings
@@ -282,6 +301,11 @@ class Client(_ClientBase):
         """
         return self.generate.models()
 
+    def _usage(
+        self, since: Any, until: Any, by: Sequence[str], tz: str | tzinfo | None, now: Any
+    ) -> UsageReport:
+        return self.activity_logs._usage(since, until, by, tz, now)
+
     def close(self) -> None:
         """Release the store's connections (and files) and the HTTP client groqgen made."""
         self.generate.close()
@@ -301,7 +325,7 @@ class Client(_ClientBase):
         self.close()
 
 
-class AsyncClient(_ClientBase):
+class AsyncClient(_ClientBase, Reports[Awaitable[UsageReport]]):
     """The asyncio groqgen client: the same surface as :class:`Client`, every method awaitable.
 
     Attributes:
@@ -314,6 +338,7 @@ class AsyncClient(_ClientBase):
         activity_logs: Your activity log (``recent``, ``log``, ...).
         generate: Generate and record, plus ``many`` for batches.
         outbox: Generations paid for but not recorded yet (``pending``, ``flush``, ``discard``).
+        batches: Groq's Batch API at half price (``submit``, ``collect``, ``get``, ``cancel``, ...).
     """
 
     profiles: AsyncProfilesRepository
@@ -325,6 +350,7 @@ class AsyncClient(_ClientBase):
     activity_logs: AsyncActivityLogsRepository
     generate: AsyncGenerator
     outbox: AsyncOutboxClient
+    batches: AsyncBatches
 
     def _connect(self, templates: Mapping[str, Template] | None) -> None:
         store = self._store = self._open_store()
@@ -340,7 +366,7 @@ class AsyncClient(_ClientBase):
         )
         self.tests = AsyncTestsRepository(store, Requests(TABLES["tests"]), retry)
         self.activity_logs = AsyncActivityLogsRepository(
-            store, ActivityRequests(TABLES["activity_logs"]), retry
+            store, ActivityRequests(TABLES["activity_logs"], self.prices), retry
         )
         self.generate = AsyncGenerator(
             self.settings,
@@ -349,8 +375,10 @@ class AsyncClient(_ClientBase):
             templates=templates,
             http_client=self._http,
             policy=retry,
+            observer=self._observer,
         )
         self.outbox = AsyncOutboxClient(self._outbox, store, retry)
+        self.batches = AsyncBatches(self.generate, self._outbox)
 
     def _open_store(self) -> AsyncStore:
         settings = self.settings
@@ -382,6 +410,11 @@ class AsyncClient(_ClientBase):
     async def models(self) -> list[GroqModel]:
         """The models Groq serves now, by id (see :meth:`Client.models`)."""
         return await self.generate.models()
+
+    def _usage(
+        self, since: Any, until: Any, by: Sequence[str], tz: str | tzinfo | None, now: Any
+    ) -> Awaitable[UsageReport]:
+        return self.activity_logs._usage(since, until, by, tz, now)
 
     async def close(self) -> None:
         """Release the store's connections (and files) and the HTTP client groqgen made."""

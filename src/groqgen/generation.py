@@ -269,7 +269,7 @@ class Completion:
     """What Groq answered: the text, and the figures the activity entry records.
 
     ``text`` is the answer only; ``reasoning`` what the model showed of its reasoning (never
-    stored).
+    stored); ``response_id`` Groq's id of the completion (``chatcmpl-...``).
     """
 
     text: str
@@ -279,6 +279,7 @@ class Completion:
     latency_ms: float = 0.0
     finish_reason: str | None = None
     reasoning: str = ""
+    response_id: str | None = None
 
     @classmethod
     def from_answer(
@@ -291,6 +292,7 @@ class Completion:
         usage: Mapping[str, Any] | None,
         latency_ms: float,
         finish_reason: str | None,
+        response_id: str | None = None,
     ) -> Completion:
         """A completion from Groq's answer, any ``<think>`` block moved out of the text."""
         text, thought = catalog.split_reasoning(content)
@@ -302,6 +304,7 @@ class Completion:
             latency_ms=latency_ms,
             finish_reason=finish_reason,
             reasoning="\n".join(part for part in (reasoning, thought) if part),
+            response_id=response_id,
         )
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -64,6 +63,7 @@ from .errors import (
     StoreError,
 )
 from .generation import KINDS
+from .observe import Observer, outbox_log
 from .presentation import shorten
 from .repositories import _uuid as _valid_uuid
 from .retry import RetryPolicy, async_retrying, retrying
@@ -98,7 +98,7 @@ UNWRITABLE = "outbox_unwritable"
 """The ``code`` of the error raised when the outbox itself could not be written."""
 
 _GENERATION_TABLES = frozenset(kind.table for kind in KINDS.values())
-_log = logging.getLogger("groqgen.outbox")
+_log = outbox_log
 
 
 # -- who an entry belongs to ------------------------------------------------------------------
@@ -687,11 +687,17 @@ class Flush:
 
 
 class _RecorderBase:
-    """What both recorder flavours decide: where a paid generation goes when it is not stored."""
+    """What both recorder flavours decide: where a paid generation goes when it is not stored.
 
-    def __init__(self, outbox: Outbox, policy: RetryPolicy) -> None:
+    ``observer``: told of each generation recorded (spans, the INFO record, the hooks).
+    """
+
+    def __init__(
+        self, outbox: Outbox, policy: RetryPolicy, observer: Observer | None = None
+    ) -> None:
         self.outbox = outbox
         self.policy = policy
+        self.observer = observer if observer is not None else Observer()
 
     def _parked(self, record: ops.Record, cause: BaseException) -> RecordingFailed:
         """Put a paid generation the store did not record in the outbox (file I/O only).
@@ -703,12 +709,23 @@ class _RecorderBase:
         try:
             self.outbox.write(entry)
         except StoreError as unwritable:
+            _log.warning(
+                "generation %s was not recorded (%s) and the outbox could not be written",
+                entry.id,
+                type(cause).__qualname__,
+            )
             return RecordingFailed(
                 f"the generation succeeded but could not be recorded ({cause}), and {unwritable}; "
                 "the result exists only on this exception (.result): keep it",
                 result=entry,
                 code=UNWRITABLE,
             )
+        _log.warning(
+            "generation %s was not recorded (%s); parked in the outbox",
+            entry.id,
+            type(cause).__qualname__,
+            extra={"row_id": str(entry.id), "table": entry.table},
+        )
         return RecordingFailed(
             f"the generation succeeded but could not be recorded ({cause}); it is safe in the "
             f"outbox at {self.outbox.path}: call client.outbox.flush() once the store is back",
@@ -744,8 +761,10 @@ class _RecorderBase:
 class Recorder(_RecorderBase):
     """Writes records to a store under the client's retry policy; parks what fails."""
 
-    def __init__(self, outbox: Outbox, store: Store, policy: RetryPolicy) -> None:
-        super().__init__(outbox, policy)
+    def __init__(
+        self, outbox: Outbox, store: Store, policy: RetryPolicy, observer: Observer | None = None
+    ) -> None:
+        super().__init__(outbox, policy, observer)
         self.store = store
 
     def write(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
@@ -764,20 +783,33 @@ class Recorder(_RecorderBase):
         return row
 
     def record(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
-        """Write a paid generation; on failure or interrupt it is parked in the outbox first."""
-        try:
-            return self.write(record, watch)
-        except Exception as exc:
-            raise self._parked(record, exc) from exc
-        except BaseException as exc:  # Ctrl-C: Groq was paid, so the result is parked first
-            raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
+        """Write a paid generation; on failure or interrupt it is parked in the outbox first.
+
+        Once it is stored, the observer is told and the hooks run (a failing hook is logged).
+        """
+        with self.observer.recording(record) as stored:
+            try:
+                row = self.write(record, watch)
+            except Exception as exc:
+                raise self._parked(record, exc) from exc
+            except BaseException as exc:  # Ctrl-C: Groq was paid, so the result is parked first
+                raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
+            event = stored(row)
+        self.observer.notify(event)
+        return row
 
 
 class AsyncRecorder(_RecorderBase):
     """:class:`Recorder` for asyncio (the outbox's file I/O runs in a worker thread)."""
 
-    def __init__(self, outbox: Outbox, store: AsyncStore, policy: RetryPolicy) -> None:
-        super().__init__(outbox, policy)
+    def __init__(
+        self,
+        outbox: Outbox,
+        store: AsyncStore,
+        policy: RetryPolicy,
+        observer: Observer | None = None,
+    ) -> None:
+        super().__init__(outbox, policy, observer)
         self.store = store
 
     async def write(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
@@ -796,13 +828,21 @@ class AsyncRecorder(_RecorderBase):
         return row
 
     async def record(self, record: ops.Record, watch: StoreWatch | None = None) -> Any:
-        """Write a paid generation; on failure or cancellation it is parked in the outbox."""
-        try:
-            return await self.write(record, watch)
-        except Exception as exc:
-            raise await asyncio.to_thread(self._parked, record, exc) from exc
-        except BaseException as exc:  # cancelled, or Ctrl-C: parked first, without awaiting
-            raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
+        """Write a paid generation; on failure or cancellation it is parked in the outbox.
+
+        Once it is stored, the observer is told and the hooks run (awaited; a failing hook is
+        logged).
+        """
+        with self.observer.recording(record) as stored:
+            try:
+                row = await self.write(record, watch)
+            except Exception as exc:
+                raise await asyncio.to_thread(self._parked, record, exc) from exc
+            except BaseException as exc:  # cancelled, or Ctrl-C: parked first, without awaiting
+                raise self._interrupted(record, exc)  # noqa: B904 - it chains the interrupt itself
+            event = stored(row)
+        await self.observer.notify_async(event)
+        return row
 
 
 # -- client.outbox -------------------------------------------------------------------------------

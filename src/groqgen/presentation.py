@@ -282,3 +282,187 @@ class Progress:
         counted = f"  failed {self.failed}" if self._failures else ""
         sys.stderr.write(f"\r{self.label} {self.done}/{self.total}{counted}")
         sys.stderr.flush()
+
+
+# -- usage reports -------------------------------------------------------------------------------
+
+USAGE_HEADINGS = {
+    "day": "DAY",
+    "model": "MODEL",
+    "kind": "KIND",
+    "project": "PROJECT",
+    "generations": "GENERATIONS",
+    "prompt_tokens": "PROMPT",
+    "completion_tokens": "COMPLETION",
+    "reasoning_tokens": "REASONING",
+    "cached_tokens": "CACHED",
+    "total_tokens": "TOTAL TOKENS",
+    "cost_usd": "COST (USD)",
+}
+"""The columns a usage table shows, by key or figure, and their headings."""
+
+UNKNOWN = "?"
+"""What a table shows for a figure that is not known (never zero)."""
+
+
+def money(value: float | None) -> str:
+    """A cost in USD for a table: 4 decimals, more for fractions of a cent; ``?`` if unknown.
+
+    Example:
+        >>> money(1.23456), money(0.0000123), money(None)
+        ('$1.2346', '$0.0000123', '?')
+    """
+    if value is None:
+        return UNKNOWN
+    if value and abs(value) < 0.0001:
+        return f"${value:.3g}" if abs(value) >= 1e-9 else f"${value:.2e}"
+    return f"${value:,.4f}"
+
+
+def _count(value: int | None) -> str:
+    return UNKNOWN if value is None else f"{value:,}"
+
+
+def usage_cells(report: Any) -> tuple[list[str], list[list[str]], list[str]]:
+    """A usage report as text cells: the headings, one list per row, and the totals line."""
+    from .usage import FIGURES
+
+    keys = list(report.by)
+    figures = [f for f in FIGURES if f != "groq_time_s"]
+    headings = [USAGE_HEADINGS[k] for k in (*keys, *figures)]
+
+    def key_cell(row: Any, key: str) -> str:
+        value = row.project_id if key == "project" else getattr(row, key)
+        if value is None:
+            return "(none)" if key == "project" else UNKNOWN if key == "model" else ""
+        return str(value)
+
+    def figure_cells(row: Any) -> list[str]:
+        cells = [_count(getattr(row, f)) for f in figures[:-1]]
+        return [*cells, money(row.cost_usd)]
+
+    rows = [[key_cell(r, k) for k in keys] + figure_cells(r) for r in report.rows]
+    totals = ["TOTAL"] + [""] * (len(keys) - 1) if keys else []
+    return headings, rows, totals + figure_cells(report.totals)
+
+
+def usage_notes(report: Any) -> list[str]:
+    """Sentences a reader needs beside the table: the range, the prices, what is unknown."""
+    notes = [
+        f"{report.since:%Y-%m-%d %H:%M} to {report.until:%Y-%m-%d %H:%M} UTC, days in "
+        f"{report.tz}; prices: {report.prices.name}"
+        + (f" (as of {report.prices.as_of:%Y-%m-%d})" if report.prices.as_of else "")
+    ]
+    unpriced = report.totals.unpriced_generations
+    if unpriced:
+        notes.append(
+            f"{unpriced:,} generation{'s' if unpriced != 1 else ''} without token counts or a "
+            f"price (the web app records none): their cost is unknown ({UNKNOWN}); the others "
+            f"cost {money(report.totals.priced_cost_usd)}"
+        )
+    return notes
+
+
+def usage_html(report: Any) -> str:
+    """A usage report as an HTML table with a totals row (what a notebook shows)."""
+    from html import escape
+
+    headings, rows, totals = usage_cells(report)
+    head = "".join(f"<th>{escape(h)}</th>" for h in headings)
+    body = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    foot = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in totals) + "</tr>"
+    notes = "".join(f"<p><em>{escape(n)}</em></p>" for n in usage_notes(report))
+    if not rows:
+        body = f'<tr><td colspan="{len(headings)}"><em>no generations</em></td></tr>'
+    return (
+        f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody>"
+        f"<tfoot>{foot}</tfoot></table>{notes}"
+    )
+
+
+def usage_frame(report: Any) -> Any:
+    """A usage report as a tidy ``pandas.DataFrame``, one row per group.
+
+    One column per key and figure; unknown figures are missing values, never zero.
+    """
+    pandas = require_pandas()
+    records = [row.as_dict(report.by) for row in report.rows]
+    from .usage import FIGURES
+
+    columns = [("project_id" if k == "project" else k) for k in report.by]
+    columns += [*FIGURES, "unpriced_generations", "priced_cost_usd"]
+    frame = pandas.DataFrame.from_records(records, columns=columns)
+    for column in ("prompt_tokens", "completion_tokens", "reasoning_tokens", "cached_tokens"):
+        frame[column] = frame[column].astype("Int64")
+    frame["total_tokens"] = frame["total_tokens"].astype("Int64")
+    frame["cost_usd"] = frame["cost_usd"].astype("Float64")
+    if "day" in frame.columns:
+        frame["day"] = pandas.to_datetime(frame["day"])
+    return frame
+
+
+def require_matplotlib() -> Any:
+    """``matplotlib.figure``; ``ConfigurationError`` naming the extra when it is missing."""
+    try:
+        from matplotlib import figure  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(
+            "plotting needs matplotlib: pip install 'groqgen[plot]'", setting="groqgen[plot]"
+        ) from None
+    return figure
+
+
+PLOT_SIZE = (10.0, 5.0)
+"""A usage chart's size in inches (1000 x 500 pixels as PNG, 720 x 360 points as SVG)."""
+
+
+def usage_plot(report: Any, path: Any = None) -> Any:
+    """Cost per day stacked by model, as a matplotlib ``Figure``; saved to ``path`` if given.
+
+    The format follows the file's suffix (``.png``, ``.svg``). Needs a report by ``day``;
+    the known part of each day's cost is drawn, and the chart says how many generations'
+    cost is unknown.
+    """
+    from .errors import ValidationError
+
+    if "day" not in report.by:
+        raise ValidationError(
+            "a cost chart needs a report by day (by=('day', 'model'))", field="by"
+        )
+    figure = require_matplotlib()
+    by_model = "model" in report.by
+    costs: dict[tuple[Any, str], float] = {}
+    for row in report.rows:
+        key = (row.day, (row.model or UNKNOWN) if by_model else "")
+        costs[key] = costs.get(key, 0.0) + row.priced_cost_usd
+    days = sorted({day for day, _ in costs if day is not None})
+    models = sorted({model for _, model in costs}, key=lambda m: (m == UNKNOWN, m))
+    chart = figure.Figure(figsize=PLOT_SIZE, dpi=100)
+    axes = chart.subplots()
+    labels = [f"{day:%m-%d}" for day in days]
+    bottom = [0.0] * len(days)
+    for model in models:
+        heights = [costs.get((day, model), 0.0) for day in days]
+        axes.bar(labels, heights, bottom=bottom, label=model or "cost")
+        bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
+    axes.set_title(f"Cost per day (USD, {report.prices.name}), days in {report.tz}")
+    axes.set_ylabel("USD")
+    axes.set_xlabel("day")
+    if by_model and models:
+        axes.legend(title="model", fontsize="small")
+    axes.tick_params(axis="x", labelrotation=90, labelsize="small")
+    unpriced = report.totals.unpriced_generations
+    if unpriced:
+        axes.annotate(
+            f"+ {unpriced:,} generations of unknown cost (not drawn)",
+            xy=(0.01, 0.97),
+            xycoords="axes fraction",
+            va="top",
+            fontsize="small",
+        )
+    chart.tight_layout()
+    if path is not None:
+        chart.savefig(path)
+    return chart

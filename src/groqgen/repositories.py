@@ -21,7 +21,7 @@ import binascii
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any, ClassVar, Generic, TypeVar
 from uuid import UUID
 
@@ -44,8 +44,10 @@ from .models import (
     validate_input,
 )
 from .presentation import Rows, require_pandas, rows_html, to_pandas
+from .prices import GROQ_PRICES, PriceTable
 from .retry import RetryPolicy, async_retrying, retrying
 from .stores import AsyncStore, Store, ops
+from .usage import Reports, UsageReport, usage_operation
 from .vocabularies import ActivityType, Coverage, PromptType, ReviewType, TestType, Tone
 
 __all__ = [
@@ -324,7 +326,26 @@ class ProfileRequests(Requests[Profile]):
 
 
 class ActivityRequests(Requests[ActivityLog]):
-    """Reading and writing the activity log."""
+    """Reading and writing the activity log, and summing its generations' usage.
+
+    ``prices``: the table usage reports are priced with (the client's).
+    """
+
+    def __init__(self, table: Table[ActivityLog], prices: PriceTable | None = None) -> None:
+        super().__init__(table)
+        self.prices = prices if prices is not None else GROQ_PRICES
+
+    def usage(
+        self,
+        since: Any,
+        until: Any,
+        by: Sequence[str],
+        tz: str | tzinfo | None,
+        now: datetime | None,
+    ) -> Call[UsageReport]:
+        """A usage report (see :meth:`ActivityLogsRepository.usage`)."""
+        op = usage_operation(since, until, by=by, tz=tz, now=now)
+        return Call(op, lambda groups: UsageReport.from_groups(groups, op, self.prices))
 
     def log(
         self, activity_type: Any, description: Any, project_id: Any, metadata: Any
@@ -447,7 +468,7 @@ class TestsCreate(_Creates[CreatedT]):
 # The sync and async families: I/O only.
 
 
-_READS = (ops.Get, ops.Select, ops.Count, ops.ResourceCounts)
+_READS = (ops.Get, ops.Select, ops.Count, ops.ResourceCounts, ops.Usage)
 StoreT = TypeVar("StoreT", Store, AsyncStore)
 
 
@@ -597,8 +618,8 @@ class ProfilesRepository(Repository[Profile]):
         )
 
 
-class ActivityLogsRepository(Repository[ActivityLog]):
-    """``client.activity_logs``: what you did, newest first."""
+class ActivityLogsRepository(Repository[ActivityLog], Reports[UsageReport]):
+    """``client.activity_logs``: what you did, newest first, and what it cost (``usage``)."""
 
     _requests: ActivityRequests
 
@@ -616,6 +637,11 @@ class ActivityLogsRepository(Repository[ActivityLog]):
     ) -> ActivityLog:
         """Write an entry; ``activity_type`` is one of the shared vocabulary."""
         return self._run(self._requests.log(activity_type, description, project_id, metadata))
+
+    def _usage(
+        self, since: Any, until: Any, by: Sequence[str], tz: str | tzinfo | None, now: Any
+    ) -> UsageReport:
+        return self._run(self._requests.usage(since, until, by, tz, now))
 
 
 class AsyncRepository(_RepositoryBase[AsyncStore, RowT]):
@@ -739,8 +765,8 @@ class AsyncProfilesRepository(AsyncRepository[Profile]):
         )
 
 
-class AsyncActivityLogsRepository(AsyncRepository[ActivityLog]):
-    """``client.activity_logs`` for asyncio."""
+class AsyncActivityLogsRepository(AsyncRepository[ActivityLog], Reports[Awaitable[UsageReport]]):
+    """``client.activity_logs`` for asyncio (``await ....usage()`` too)."""
 
     _requests: ActivityRequests
 
@@ -758,3 +784,8 @@ class AsyncActivityLogsRepository(AsyncRepository[ActivityLog]):
     ) -> ActivityLog:
         """Write an entry; ``activity_type`` is one of the shared vocabulary."""
         return await self._run(self._requests.log(activity_type, description, project_id, metadata))
+
+    def _usage(
+        self, since: Any, until: Any, by: Sequence[str], tz: str | tzinfo | None, now: Any
+    ) -> Awaitable[UsageReport]:
+        return self._run(self._requests.usage(since, until, by, tz, now))

@@ -141,6 +141,8 @@ def _options(
 ) -> dict[str, Any]:
     import tenacity
 
+    from .observe import note_retry
+
     done = 0 if failed is None else 1  # attempts already made before this retrier
 
     def wait(state: tenacity.RetryCallState) -> float:
@@ -157,18 +159,27 @@ def _options(
     def stop(state: tenacity.RetryCallState) -> bool:
         return bool(limit(state)) or (stop_when is not None and stop_when())
 
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if exc is not None and state.next_action is not None:
+            note_retry(exc, state.next_action.sleep, state.attempt_number + done)
+
     return {
         "retry": tenacity.retry_if_exception(policy.retryable),
         "wait": wait,
         "stop": stop,
         "reraise": True,
+        "before_sleep": before_sleep,
     }
 
 
 def _first_pause(policy: RetryPolicy, gate: RateGate | None, failed: BaseException | None) -> float:
+    from .observe import note_retry
+
     if failed is None:
         return 0.0
     seconds = policy.wait(failed, 1)
+    note_retry(failed, seconds, 1)
     if gate is not None and policy.server_wait(failed) is not None:
         gate.hold(seconds)
     return seconds

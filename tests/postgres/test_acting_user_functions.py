@@ -30,6 +30,15 @@ def _one(conn: Any, sql: str, *params: Any) -> Any:
     return None if row is None else row[0]
 
 
+@pytest.fixture(autouse=True)
+def _function_names_not_cached_across_tests() -> Iterator[None]:
+    """Tests here pretend that fewer migrations shipped: the names of the functions
+    ``migrations`` caches from that pretence must not outlive them (0005 adds one)."""
+    migrations._function_names.cache_clear()
+    yield
+    migrations._function_names.cache_clear()
+
+
 @pytest.fixture
 def a(db: Any) -> uuid.UUID:
     return new_user(db)
@@ -221,7 +230,7 @@ def test_0004_applies_over_a_database_in_use(
         user = new_user(conn)
         project = insert_row(conn, "projects", user)
         insert_row(conn, "prompts", user, project)
-    monkeypatch.setattr(migrations, "available", lambda: shipped)
+    monkeypatch.setattr(migrations, "available", lambda: shipped[:4])
     assert migrations.apply(url) == ["0004"]
     with psycopg.connect(url, autocommit=True) as conn, acting_as(conn, user):
         assert conn.execute("select * from public.resource_counts(%s)", [project]).fetchall() == [

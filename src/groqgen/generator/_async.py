@@ -12,6 +12,7 @@ from ..catalog import GroqModel
 from ..errors import GenerationError, GroqgenError, ValidationError
 from ..generation import Completion, DryRun, Generation
 from ..models import TABLES, CodeGeneration, CodeReview, Prompt, TestGeneration
+from ..observe import Observer
 from ..outbox import AsyncRecorder, Outbox, StoreWatch
 from ..presentation import Progress
 from ..retry import RetryPolicy, async_retrying
@@ -55,10 +56,13 @@ class AsyncGenerator(
         templates: Mapping[str, Template] | None,
         http_client: Any,
         policy: RetryPolicy,
+        observer: Observer | None = None,
     ) -> None:
-        super().__init__(settings, templates=templates, http_client=http_client, policy=policy)
+        super().__init__(
+            settings, templates=templates, http_client=http_client, policy=policy, observer=observer
+        )
         self._store = store
-        self._recorder = AsyncRecorder(outbox, store, policy)
+        self._recorder = AsyncRecorder(outbox, store, policy, self.observer)
         self.stream = AsyncStreamFactory(self)
 
     def _groq_class(self) -> Any:
@@ -102,8 +106,7 @@ class AsyncGenerator(
         async def run(index: int, generation: Generation) -> None:
             async with slots:
                 try:
-                    completion = await self._complete(generation)
-                    row = await self._record(generation, completion, watch)
+                    row = await self._produce(generation, watch)
                     results[index] = BatchItem(items[index], result=row)
                 except GroqgenError as exc:
                     results[index] = BatchItem(items[index], error=exc)
@@ -120,7 +123,12 @@ class AsyncGenerator(
         if dry_run:
             return generation.chat
         await self._check([generation])
-        return await self._record(generation, await self._complete(generation))
+        return await self._produce(generation)
+
+    async def _produce(self, generation: Generation, watch: StoreWatch | None = None) -> Any:
+        """Complete and record one checked generation, inside its span."""
+        with self.observer.generating(generation.chat):
+            return await self._record(generation, await self._complete(generation), watch)
 
     async def _check(self, generations: Sequence[Generation]) -> None:
         for check, error in self._checks(generations):
@@ -129,17 +137,19 @@ class AsyncGenerator(
     async def _complete(self, generation: Generation) -> Completion:
         client = self._client()
         try:
-            async for attempt in async_retrying(self.policy, gate=self.gate):
-                with attempt:
-                    await asyncio.sleep(self.gate.delay())
-                    started = time.perf_counter()
-                    raw = await client.chat.completions.with_raw_response.create(
-                        **generation.chat.parameters
-                    )
-                    return completion_from(await raw.parse(), raw.headers, started)
+            with self.observer.groq_call(generation.chat):
+                async for attempt in async_retrying(self.policy, gate=self.gate):
+                    with attempt:
+                        await asyncio.sleep(self.gate.delay())
+                        started = time.perf_counter()
+                        raw = await client.chat.completions.with_raw_response.create(
+                            **generation.chat.parameters
+                        )
+                        completion = completion_from(await raw.parse(), raw.headers, started)
         except Exception as exc:
             raise await self._failure(exc, generation) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+        self.observer.completed(completion)
+        return completion
 
     async def _failure(self, exc: BaseException, generation: Generation) -> GroqgenError:
         error = translate_groq_error(exc)
@@ -208,31 +218,39 @@ class AsyncStream(StreamCore[RowT], Generic[RowT]):
         await generator._check([generation])
         client = generator._client()
         parameters = {**generation.chat.parameters, "stream": True}
+        self._span = generator.observer.generation(generation.chat, stream=True)
         try:
-            async for attempt in async_retrying(generator.policy, gate=generator.gate):
-                with attempt:
-                    await asyncio.sleep(generator.gate.delay())
-                    raw = await client.chat.completions.with_raw_response.create(**parameters)
-                    self._state.request_id = raw.headers.get("x-request-id")
-                    self._response = await raw.parse()
+            with self._span.active(), generator.observer.groq_call(generation.chat):
+                async for attempt in async_retrying(generator.policy, gate=generator.gate):
+                    with attempt:
+                        await asyncio.sleep(generator.gate.delay())
+                        raw = await client.chat.completions.with_raw_response.create(**parameters)
+                        self._state.request_id = raw.headers.get("x-request-id")
+                        self._response = await raw.parse()
         except Exception as exc:
-            raise await generator._failure(exc, generation) from exc
+            error = await generator._failure(exc, generation)
+            self._failed(error)
+            raise error from exc
         return self
 
     async def __aiter__(self) -> AsyncIterator[str]:
         if self._response is None:
             raise GenerationError("use the stream in an async with block")
+        generator, generation = self._generator, self._state.generation
         try:
             async for chunk in self._response:
                 delta = self._state.feed(chunk)
                 if delta:
                     yield delta
-        except GroqgenError:
+        except GroqgenError as exc:
+            self._failed(exc)
             raise
         except Exception as exc:
-            raise await self._generator._failure(exc, self._state.generation) from exc
-        completion = self._state.completion()
-        self._result = await self._generator._record(self._state.generation, completion)
+            error = await generator._failure(exc, generation)
+            self._failed(error)
+            raise error from exc
+        with self._finishing(generator.observer) as completion:
+            self._result = await generator._record(generation, completion)
 
     async def __aexit__(
         self,
@@ -240,5 +258,6 @@ class AsyncStream(StreamCore[RowT], Generic[RowT]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._ended(exc)
         if self._response is not None:
             await self._response.close()

@@ -6,7 +6,8 @@ nothing here asks which flavour it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -18,7 +19,8 @@ from ..errors import (
     PermissionDenied,
     ValidationError,
 )
-from ..generation import KINDS, Generation, _Request, known_limit
+from ..generation import KINDS, Completion, Generation, _Request, known_limit
+from ..observe import GenerationSpan, Observer
 from ..retry import RateGate, RetryPolicy
 from ..stores import ops
 from ..templates import DEFAULT_TEMPLATES, Template
@@ -57,8 +59,10 @@ class GeneratorCore:
         templates: Mapping[str, Template] | None,
         http_client: Any,
         policy: RetryPolicy,
+        observer: Observer | None = None,
     ) -> None:
         self._settings = settings
+        self.observer = observer if observer is not None else Observer()
         unknown = set(templates or {}) - set(KINDS)
         if unknown:
             raise ValidationError(
@@ -223,6 +227,34 @@ class StreamCore(Generic[RowT]):
         self._state = StreamState(generation)
         self._response: Any = None
         self._result: RowT | None = None
+        self._span: GenerationSpan | None = None
+
+    def _failed(self, exc: BaseException) -> None:
+        """End the stream's span as failed with ``exc``."""
+        if self._span is not None:
+            self._span.fail(exc)
+            self._span.end()
+
+    @contextlib.contextmanager
+    def _finishing(self, observer: Observer) -> Iterator[Completion]:
+        """Around recording the finished stream: yields the completion, ends the span."""
+        assert self._span is not None
+        with self._span.active():
+            try:
+                completion = self._state.completion()
+                observer.completed(completion)
+                yield completion
+            except BaseException as exc:
+                self._failed(exc)
+                raise
+        self._span.end()
+
+    def _ended(self, exc: BaseException | None) -> None:
+        """End the stream's span when the stream is left (failed if left by ``exc``)."""
+        if exc is not None:
+            self._failed(exc)
+        elif self._span is not None:
+            self._span.end()
 
     @property
     def text(self) -> str:

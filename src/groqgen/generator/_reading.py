@@ -27,6 +27,7 @@ def completion_from(response: Any, headers: Mapping[str, str], started: float) -
         usage=getattr(response, "usage", None),
         latency_ms=(time.perf_counter() - started) * 1000,
         finish_reason=getattr(choices[0], "finish_reason", None),
+        response_id=getattr(response, "id", None),
     )
 
 
@@ -50,6 +51,7 @@ class StreamState:
         self.request_id: str | None = None
         self.started = time.perf_counter()
         self.finish_reason: str | None = None
+        self.response_id: str | None = None
         self._held = ""  # content that may still turn out to be a <think> block
         self._thinking: bool | None = None  # None: not known yet
 
@@ -60,6 +62,7 @@ class StreamState:
             self.usage = getattr(x_groq, "usage", None) or self.usage
         self.usage = getattr(chunk, "usage", None) or self.usage
         self.model = getattr(chunk, "model", "") or self.model
+        self.response_id = self.response_id or getattr(chunk, "id", None)
         out: list[str] = []
         for choice in getattr(chunk, "choices", None) or []:
             if getattr(choice, "finish_reason", None):
@@ -117,4 +120,5 @@ class StreamState:
             usage=self.usage,
             latency_ms=(time.perf_counter() - self.started) * 1000,
             finish_reason=self.finish_reason,
+            response_id=self.response_id,
         )

@@ -11,6 +11,7 @@ from ..catalog import GroqModel
 from ..errors import GenerationError, GroqgenError
 from ..generation import Completion, DryRun, Generation
 from ..models import TABLES, CodeGeneration, CodeReview, Prompt, TestGeneration
+from ..observe import Observer
 from ..outbox import Outbox, Recorder, StoreWatch
 from ..retry import RetryPolicy, retrying
 from ..transport import make_http_client, translate_groq_error
@@ -45,10 +46,13 @@ class Generator(GeneratorCore, Kinds[Prompt, CodeGeneration, CodeReview, TestGen
         templates: Mapping[str, Template] | None,
         http_client: Any,
         policy: RetryPolicy,
+        observer: Observer | None = None,
     ) -> None:
-        super().__init__(settings, templates=templates, http_client=http_client, policy=policy)
+        super().__init__(
+            settings, templates=templates, http_client=http_client, policy=policy, observer=observer
+        )
         self._store = store
-        self._recorder = Recorder(outbox, store, policy)
+        self._recorder = Recorder(outbox, store, policy, self.observer)
         self.stream = StreamFactory(self)
 
     def _groq_class(self) -> Any:
@@ -64,7 +68,8 @@ class Generator(GeneratorCore, Kinds[Prompt, CodeGeneration, CodeReview, TestGen
         if dry_run:
             return generation.chat
         self._check([generation])
-        return self._record(generation, self._complete(generation))
+        with self.observer.generating(generation.chat):
+            return self._record(generation, self._complete(generation))
 
     def _check(self, generations: Sequence[Generation]) -> None:
         for check, error in self._checks(generations):
@@ -73,17 +78,19 @@ class Generator(GeneratorCore, Kinds[Prompt, CodeGeneration, CodeReview, TestGen
     def _complete(self, generation: Generation) -> Completion:
         client = self._client()
         try:
-            for attempt in retrying(self.policy, gate=self.gate):
-                with attempt:
-                    time.sleep(self.gate.delay())
-                    started = time.perf_counter()
-                    raw = client.chat.completions.with_raw_response.create(
-                        **generation.chat.parameters
-                    )
-                    return completion_from(raw.parse(), raw.headers, started)
+            with self.observer.groq_call(generation.chat):
+                for attempt in retrying(self.policy, gate=self.gate):
+                    with attempt:
+                        time.sleep(self.gate.delay())
+                        started = time.perf_counter()
+                        raw = client.chat.completions.with_raw_response.create(
+                            **generation.chat.parameters
+                        )
+                        completion = completion_from(raw.parse(), raw.headers, started)
         except Exception as exc:
             raise self._failure(exc, generation) from exc
-        raise AssertionError("unreachable")  # pragma: no cover
+        self.observer.completed(completion)
+        return completion
 
     def _failure(self, exc: BaseException, generation: Generation) -> GroqgenError:
         error = translate_groq_error(exc)
@@ -157,30 +164,39 @@ class Stream(StreamCore[RowT], Generic[RowT]):
         generator._check([generation])
         client = generator._client()
         parameters = {**generation.chat.parameters, "stream": True}
+        self._span = generator.observer.generation(generation.chat, stream=True)
         try:
-            for attempt in retrying(generator.policy, gate=generator.gate):
-                with attempt:
-                    time.sleep(generator.gate.delay())
-                    raw = client.chat.completions.with_raw_response.create(**parameters)
-                    self._state.request_id = raw.headers.get("x-request-id")
-                    self._response = raw.parse()
+            with self._span.active(), generator.observer.groq_call(generation.chat):
+                for attempt in retrying(generator.policy, gate=generator.gate):
+                    with attempt:
+                        time.sleep(generator.gate.delay())
+                        raw = client.chat.completions.with_raw_response.create(**parameters)
+                        self._state.request_id = raw.headers.get("x-request-id")
+                        self._response = raw.parse()
         except Exception as exc:
-            raise generator._failure(exc, generation) from exc
+            error = generator._failure(exc, generation)
+            self._failed(error)
+            raise error from exc
         return self
 
     def __iter__(self) -> Iterator[str]:
         if self._response is None:
             raise GenerationError("use the stream in a with block: with client.generate.stream...")
+        generator, generation = self._generator, self._state.generation
         try:
             for chunk in self._response:
                 delta = self._state.feed(chunk)
                 if delta:
                     yield delta
-        except GroqgenError:
+        except GroqgenError as exc:
+            self._failed(exc)
             raise
         except Exception as exc:
-            raise self._generator._failure(exc, self._state.generation) from exc
-        self._result = self._generator._record(self._state.generation, self._state.completion())
+            error = generator._failure(exc, generation)
+            self._failed(error)
+            raise error from exc
+        with self._finishing(generator.observer) as completion:
+            self._result = generator._record(generation, completion)
 
     def __exit__(
         self,
@@ -188,5 +204,6 @@ class Stream(StreamCore[RowT], Generic[RowT]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._ended(exc)
         if self._response is not None:
             self._response.close()

@@ -42,6 +42,7 @@ __all__ = [
     "Scope",
     "Select",
     "Update",
+    "Usage",
     "acting_user_argument",
     "assert_never",
     "owned_values",
@@ -159,7 +160,29 @@ class ResourceCounts:
     scope: Scope
 
 
-Operation = Union[Get, Select, Count, Insert, Update, Delete, Record, ResourceCounts]  # noqa: UP007
+@dataclass(frozen=True)
+class Usage:
+    """Sum the acting user's generation entries in ``[since, until)``; answers a list of groups.
+
+    One group per local day (in ``tz``), model and batch flag, and per activity type and
+    project when ``by_kind`` / ``by_project``: each a dict with ``day``, ``model``, ``batch``,
+    ``activity_type``, ``project_id`` (None when not grouped by), ``generations``,
+    ``counted`` (generations with token counts), the sums of their ``prompt_tokens``,
+    ``completion_tokens``, ``total_tokens``, ``reasoning_tokens`` and ``cached_tokens``,
+    ``timed`` (generations with Groq's time) and the sum of their ``groq_time_s``.
+    :mod:`groqgen.usage` prices and rolls them up to ``by``.
+    """
+
+    since: datetime
+    until: datetime
+    tz: str
+    by: tuple[str, ...]
+    by_kind: bool
+    by_project: bool
+    scope: Scope
+
+
+Operation = Union[Get, Select, Count, Insert, Update, Delete, Record, ResourceCounts, Usage]  # noqa: UP007
 """Any operation a store carries out.
 
 A store dispatches on it with ``match op:``, one ``case`` per operation and ``case _:

@@ -21,6 +21,7 @@ from uuid import UUID
 
 from ..errors import ConfigurationError, GroqgenError, StoreError
 from ..models import TABLES, Table
+from ..observe import store_operation
 from . import ops, sqlstate
 from .sql import Plan, SqlDialect, Statement
 
@@ -108,6 +109,15 @@ class PostgresDialect(SqlDialect):
             write=False,
             answer=lambda results: dict(results[0][0]) if results[0] else None,
         )
+
+    def usage(self, op: ops.Usage, user_id: UUID | None) -> Plan:
+        """One call to ``public.usage_report`` (migration 0005), as Supabase's RPC makes it."""
+        acting, acting_params = self._acting_user(user_id)
+        statement = Statement(
+            "select * from public.usage_report(%s, %s, %s, %s, %s" + acting + ")",
+            [op.since, op.until, op.tz, op.by_kind, op.by_project, *acting_params],
+        )
+        return Plan((statement,), write=False, answer=lambda results: [dict(r) for r in results[0]])
 
 
 def _import_psycopg() -> Any:
@@ -281,7 +291,8 @@ class PostgresStore(_Base):
 
     def execute(self, op: ops.Operation) -> Any:
         """Carry out one operation: one transaction, one round trip."""
-        return self.run(self.dialect.plan(op, self.user_id))
+        with store_operation("postgres", op):
+            return self.run(self.dialect.plan(op, self.user_id))
 
     def run(self, plan: Plan) -> Any:
         """Send begin, role and claims, the plan's statements and commit as one query."""
@@ -336,7 +347,8 @@ class AsyncPostgresStore(_Base):
 
     async def execute(self, op: ops.Operation) -> Any:
         """Carry out one operation: one transaction, one round trip."""
-        return await self.run(self.dialect.plan(op, self.user_id))
+        with store_operation("postgres", op):
+            return await self.run(self.dialect.plan(op, self.user_id))
 
     async def run(self, plan: Plan) -> Any:
         """Send begin, role and claims, the plan's statements and commit as one query."""

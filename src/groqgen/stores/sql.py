@@ -11,6 +11,7 @@ and the two functions PostgreSQL has server-side — and override just those.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,6 +117,60 @@ class SqlDialect:
             answer=lambda results: dict(results[0][0]) if results[0] else None,
         )
 
+    def local_day(self, op: ops.Usage) -> tuple[str, list[Any]]:
+        """The local date (in ``op.tz``) of a ``usage_entries`` row, as SQL and parameters.
+
+        SQLite has no time zone rules: the zone's offsets over the range come from Python
+        (:func:`groqgen.usage.day_segments`), one ``case`` branch per offset.
+        """
+        from ..usage import day_segments
+
+        table = TABLES[self.activity_table]
+        segments = day_segments(op.tz, op.since, op.until)
+        params: list[Any] = []
+        branches = []
+        for (_, offset), (following, _) in itertools.pairwise(segments):
+            branches.append("when created_at < %s then date(created_at, %s)")
+            params += [self.encode(table, "created_at", following), f"{offset:+d} seconds"]
+        params.append(f"{segments[-1][1]:+d} seconds")
+        if not branches:
+            return "date(created_at, %s)", params
+        return f"case {' '.join(branches)} else date(created_at, %s) end", params
+
+    def usage(self, op: ops.Usage, user_id: UUID | None) -> Plan:
+        """Compile :class:`ops.Usage`: one aggregate over ``usage_entries``, the caller's rows.
+
+        ``usage_entries`` holds each generation entry's figures, decoded when it was written
+        (the migrations' triggers), behind an index on ``(user_id, created_at)`` that covers
+        every column read here.
+        """
+        table = TABLES[self.activity_table]
+        day, day_params = self.local_day(op)
+        where, where_params = self._where(table, op.scope, user_id)
+        kind = "activity_type" if op.by_kind else "null"
+        project = "project_id" if op.by_project else "null"
+        sql = (
+            f"select {day} as day, model, batch, {kind} as activity_type, "
+            f"{project} as project_id, count(*) as generations, "
+            "count(prompt_tokens) as counted, sum(prompt_tokens) as prompt_tokens, "
+            "sum(completion_tokens) as completion_tokens, sum(total_tokens) as total_tokens, "
+            "sum(reasoning_tokens) as reasoning_tokens, sum(cached_tokens) as cached_tokens, "
+            "count(groq_time_s) as timed, sum(groq_time_s) as groq_time_s "
+            f"from usage_entries where {where} and created_at >= %s and created_at < %s "
+            "group by 1, 2, 3, 4, 5"
+        )
+        params = [
+            *day_params,
+            *where_params,
+            self.encode(table, "created_at", op.since),
+            self.encode(table, "created_at", op.until),
+        ]
+        return Plan(
+            (Statement(sql, params),),
+            write=False,
+            answer=lambda results: [dict(row) for row in results[0]],
+        )
+
     # -- compilation ---------------------------------------------------------------------------
 
     def plan(self, op: ops.Operation, user_id: UUID | None) -> Plan:
@@ -137,6 +192,8 @@ class SqlDialect:
                 return self.record(op, user_id)
             case ops.ResourceCounts():
                 return self.resource_counts(op, user_id)
+            case ops.Usage():
+                return self.usage(op, user_id)
             case _:
                 ops.assert_never(op)
 

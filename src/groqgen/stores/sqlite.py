@@ -24,6 +24,7 @@ from typing import Any
 from .._files import check_private, create_private, ensure_home
 from ..errors import ConfigurationError, PermissionDenied, StoreError, ValidationError
 from ..models import Table
+from ..observe import store_operation
 from . import ops
 from .sql import Plan, Rows, SqlDialect
 
@@ -233,9 +234,10 @@ class SQLiteStore:
 
     def execute(self, op: ops.Operation) -> Any:
         """Carry out one operation in one transaction and return its answer."""
-        user_id = self._local_user()
-        plan = self.dialect.plan(op, user_id)
-        return self.run(plan)
+        with store_operation("sqlite", op):
+            user_id = self._local_user()
+            plan = self.dialect.plan(op, user_id)
+            return self.run(plan)
 
     def run(self, plan: Plan) -> Any:
         """Run a compiled plan in one transaction."""

@@ -4,7 +4,8 @@ Every repository verb becomes one PostgREST request (filters, newest-first order
 ``Prefer: count=exact`` counts on ``HEAD``, ``return=representation`` writes). Writes that must
 be atomic with their activity entry go through the functions the migrations install, as RPC:
 ``record_generation``, ``resource_counts`` and ``create_project`` / ``update_project`` /
-``delete_project`` — one request, one transaction.
+``delete_project`` — one request, one transaction — and so does the usage report
+(``usage_report``), which PostgREST's filters cannot express.
 
 The user's access token rides on every request (``Authorization: Bearer``), so row-level
 security applies; it is refreshed before it expires, and a request refused with "JWT expired"
@@ -23,6 +24,7 @@ from typing import Any
 
 from ..errors import AuthenticationError, ConfigurationError, GroqgenError, StoreError
 from ..models import TABLES, Table
+from ..observe import store_operation
 from . import ops, sqlstate
 
 __all__ = ["AsyncSupabaseStore", "SupabaseStore", "is_service_key"]
@@ -265,6 +267,17 @@ def _resource_counts(op: ops.ResourceCounts, caller: _Caller) -> RestCall:
     return caller.rpc("resource_counts", {"project_id": str(op.project_id)}, _first)
 
 
+def _usage(op: ops.Usage, caller: _Caller) -> RestCall:
+    params = {
+        "since": op.since.isoformat(),
+        "until": op.until.isoformat(),
+        "tz": op.tz,
+        "by_kind": op.by_kind,
+        "by_project": op.by_project,
+    }
+    return caller.rpc("usage_report", params, lambda response: list(response.data or []))
+
+
 def plan(op: ops.Operation, user_id: uuid.UUID | None, *, service: bool = False) -> RestCall:
     """The PostgREST request for ``op`` made by ``user_id`` (None: the service role, for all).
 
@@ -292,6 +305,8 @@ def plan(op: ops.Operation, user_id: uuid.UUID | None, *, service: bool = False)
             return _record(op, caller)
         case ops.ResourceCounts():
             return _resource_counts(op, caller)
+        case ops.Usage():
+            return _usage(op, caller)
         case _:
             ops.assert_never(op)
 
@@ -362,12 +377,13 @@ class SupabaseStore(_Base):
         """Send ``op`` as one PostgREST request and return its answer."""
         call = plan(op, self._acting(), service=self.service)
         token = self._token()
-        for attempt in range(2):
-            try:
-                return call.answer(call.build(self._client(token)).execute())
-            except Exception as exc:
-                self._refused(exc, attempt)  # raises unless a fresh token is worth a try
-                token = self._token(rejected=token)
+        with store_operation("supabase", op):
+            for attempt in range(2):
+                try:
+                    return call.answer(call.build(self._client(token)).execute())
+                except Exception as exc:
+                    self._refused(exc, attempt)  # raises unless a fresh token is worth a try
+                    token = self._token(rejected=token)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
@@ -397,12 +413,13 @@ class AsyncSupabaseStore(_Base):
         """Send ``op`` as one PostgREST request and return its answer."""
         call = plan(op, self._acting(), service=self.service)
         token = await self._token()
-        for attempt in range(2):
-            try:
-                return call.answer(await call.build(self._client(token)).execute())
-            except Exception as exc:
-                self._refused(exc, attempt)  # raises unless a fresh token is worth a try
-                token = await self._token(rejected=token)
+        with store_operation("supabase", op):
+            for attempt in range(2):
+                try:
+                    return call.answer(await call.build(self._client(token)).execute())
+                except Exception as exc:
+                    self._refused(exc, attempt)  # raises unless a fresh token is worth a try
+                    token = await self._token(rejected=token)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def close(self) -> None:
